@@ -1,0 +1,56 @@
+# matchguide — the two commands: `make build` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+AS_OF  ?= $(shell date +%F)
+N      ?= 200
+ARGS   ?=
+
+.PHONY: build test check bench readability golden clean distclean setup browsers
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Build the sample cohort into output/ (HTML site, PDFs, manifest, roster).
+build: $(STAMP)
+	$(BIN)/matchguide build --as-of $(AS_OF) $(ARGS)
+
+## Validate profiles, content and theme; write nothing.
+check: $(STAMP)
+	$(BIN)/matchguide check --as-of $(AS_OF) $(ARGS)
+
+## Set up and run the whole test suite.
+test: $(STAMP) browsers
+	$(BIN)/python -m pytest -q $(ARGS)
+
+## Headless Chromium for the browser tests (Debian's package; needs root or an existing install).
+browsers:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null) \
+	      || echo "warning: could not install chromium; browser tests will be skipped"; \
+	  else echo "note: chromium not found; browser tests will be skipped"; fi; }
+
+## Benchmark a synthetic cohort of N guides (default 200); writes output/bench.json.
+bench: $(STAMP)
+	$(BIN)/python -m generator.bench --n $(N)
+
+## Flesch-Kincaid grade of the guide's prose, per content file.
+readability: $(STAMP)
+	$(BIN)/python -m tests.readability
+
+## Regenerate the golden HTML files of tests/golden/ (review the diff before committing).
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
+
+clean:
+	rm -rf output .output.staging .output.old .output.lock
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,268 @@
+"""The orchestrator: load, derive, select, render, write, check — for a whole cohort."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator import GENERATOR, __version__, facts as facts_mod, manifest, privacy, roster
+from generator.content import Content, Theme, load_content, load_theme
+from generator.errors import BuildError, InputError, MatchguideError, Problem
+from generator.pdf_jobs import PdfJob, render_pdfs
+from generator.profiles import load_profiles
+from generator.render import Page, Renderer
+from generator.report import Reporter
+from generator.select import select
+from generator.slugs import site_key, slug
+from generator.strategy import Strategy, load_strategy
+from generator.writer import BuildLock, StagedOutput
+
+GUIDE_DIR = "site/g"
+PDF_SOURCES = ".pdf-src"  # the PDF variant of each page, read by the workers; removed before the switch
+
+
+@dataclass
+class BuildOptions:
+    """Everything a build reads; paths default to the project layout in the current folder."""
+
+    profiles: Path = Path("profiles")
+    content: Path = Path("content")
+    theme: Path = Path("themes/default")
+    out: Path = Path("output")
+    state: Path = Path(".matchguide")
+    only: Sequence[str] | None = None
+    pdf: bool = True
+    as_of: date | None = None
+    cycle: int | None = None
+    jobs: int | None = None
+    force: bool = False
+    shard: tuple[int, int] | None = None
+    pdf_timeout: float = 120.0
+
+
+@dataclass
+class BuildResult:
+    """What a build did: the manifest entries, every problem, what it rebuilt and kept."""
+
+    entries: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    rebuilt: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    manifest_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when every profile built and nothing was wrong."""
+        return not self.problems
+
+
+@dataclass
+class Inputs:
+    """The shared inputs of every guide: strategy, content, theme and their renderer."""
+
+    strategy: Strategy
+    schema: dict
+    content: Content
+    theme: Theme
+    renderer: Renderer
+    as_of: date
+    cycle: int
+
+
+def default_cycle(strategy: Strategy, as_of: date) -> int:
+    """The next ERAS cycle on or after the build date."""
+    return as_of.year if as_of <= strategy.eras_date(as_of.year) else as_of.year + 1
+
+
+def display(path: Path) -> str:
+    """A path as errors and the manifest show it: relative to the current folder when inside it."""
+    try:
+        return Path(os.path.relpath(path)).as_posix() if not os.path.relpath(path).startswith("..") else path.as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def load_inputs(options: BuildOptions) -> Inputs:
+    """Load strategy, content and theme; raise InputError with every problem found in them."""
+    as_of = options.as_of or date.today()
+    strategy = load_strategy(options.content / "data" / "strategy.yaml", display(options.content / "data" / "strategy.yaml"))
+    schema = facts_mod.schema(strategy)
+    band_ids = [b.id for b in strategy.bands] + [strategy.pending_band.id]
+    content, problems = load_content(options.content, schema=schema, band_ids=band_ids, source_prefix=display(options.content))
+    try:
+        theme = load_theme(options.theme, schema=schema, source_prefix=display(options.theme))
+    except InputError as exc:
+        raise InputError(problems + exc.problems) from None
+    cycle = options.cycle or default_cycle(strategy, as_of)
+    renderer = Renderer(content, theme, strategy, generator=GENERATOR, cycle=cycle, as_of=as_of)
+    problems += renderer.problems
+    if problems:
+        raise InputError(problems)
+    return Inputs(strategy, schema, content, theme, renderer, as_of, cycle)
+
+
+def load_cohort(options: BuildOptions, inputs: Inputs) -> tuple[list[Any], list[Problem]]:
+    """Every valid profile (optionally one shard of them) and the problems of the rest."""
+    profiles, problems = load_profiles(
+        options.profiles,
+        default_cycle=inputs.cycle,
+        passing_standard=inputs.strategy.standard_on,
+        as_of=inputs.as_of,
+        source_prefix=display(options.profiles),
+        only=options.only,
+    )
+    if options.shard:
+        k, n = options.shard
+        profiles = [p for p in profiles if shard_of(p.id, n) == k - 1]
+    return profiles, problems
+
+
+def shard_of(applicant_id: str, n: int) -> int:
+    """The shard (0-based) an applicant belongs to: stable across runs and machines."""
+    return int.from_bytes(hashlib.sha256(applicant_id.encode()).digest()[:8], "big") % n
+
+
+def guide_digest(profile: Any, inputs: Inputs, selection: Any, guide_slug: str, with_pdf: bool) -> str:
+    """A digest of everything one guide depends on; equal digests mean equal output."""
+    h = hashlib.sha256()
+    for part in (__version__, profile.digest, inputs.strategy.digest, inputs.theme.digest, inputs.as_of.isoformat(),
+                 str(inputs.cycle), guide_slug, selection.layout.id, str(with_pdf),
+                 *(f"{i.kind}:{i.id}:{i.digest}" for i in selection.items())):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
+    """Build the cohort's guides into a staging tree and switch it in; report every problem."""
+    reporter = reporter or Reporter()
+    result = BuildResult()
+    with BuildLock(options.out):
+        inputs = load_inputs(options)
+        profiles, problems = load_cohort(options, inputs)
+        result.problems += problems
+        for p in problems:
+            reporter.event("problem", problem=p)
+        key = site_key(options.state / "site.key")
+        previous = {e["id"]: e for e in (manifest.read(options.out) or {}).get("profiles", [])}
+        staged = StagedOutput(options.out)
+        try:
+            _write_site_pages(staged, inputs)
+            jobs = _write_guides(staged, inputs, profiles, key, previous, options, result, reporter)
+            if jobs:
+                pages: dict[str, int] = {}
+
+                def done(job: PdfJob, count: int) -> None:
+                    pages[job.id] = count
+                    reporter.event("pdf", id=job.id, pages=count)
+
+                failed = render_pdfs(jobs, workers=options.jobs, timeout=options.pdf_timeout, on_done=done)
+                for record in result.entries:
+                    record.setdefault("pages", pages.get(record["id"]))
+                _drop_failed(staged, result, failed, reporter)
+            shutil.rmtree(staged.staging / PDF_SOURCES, ignore_errors=True)
+            result.removed = sorted(set(previous) - {e["id"] for e in result.entries})
+            doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems)
+            staged.write_text(manifest.NAME, manifest.dumps(doc))
+            staged.write_text(roster.NAME, roster.render(doc, inputs.renderer))
+            privacy.check(staged.staging, profiles, [e for e in result.entries])
+            staged.commit()
+        except BaseException:
+            staged.abort()
+            raise
+    result.manifest_path = options.out / manifest.NAME
+    reporter.event("done", built=len(result.entries), problems=len(result.problems))
+    return result
+
+
+def _write_site_pages(staged: StagedOutput, inputs: Inputs) -> None:
+    staged.copy_tree(inputs.theme.assets, "site/assets")
+    staged.write_text("site/index.html", inputs.renderer.render_fixed("landing", Page("matchguide", "assets/", "index.html")))
+    staged.write_text("site/404.html", inputs.renderer.render_fixed("not_found", Page("Page not found", "assets/", "index.html")))
+    staged.write_text("site/.nojekyll", "")
+
+
+def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key: bytes, previous: dict[str, dict],
+                  options: BuildOptions, result: BuildResult, reporter: Reporter) -> list[PdfJob]:
+    jobs: list[PdfJob] = []
+    for profile in profiles:
+        facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
+        selection = select(facts, inputs.content, inputs.theme)
+        guide_slug = slug(key, profile.id)
+        folder = f"{GUIDE_DIR}/{guide_slug}"
+        pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf else None
+        record = manifest.entry(profile, facts, selection, html=f"{folder}/index.html", pdf=pdf_rel)
+        record["digest"] = guide_digest(profile, inputs, selection, guide_slug, options.pdf)
+        old = previous.get(profile.id)
+        if not options.force and old and old.get("digest") == record["digest"] and _keep(staged, record):
+            record["pages"] = old.get("pages")
+            result.entries.append(record)
+            result.kept.append(profile.id)
+            reporter.event("kept", id=profile.id)
+            continue
+        try:
+            page = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None)
+            staged.write_text(record["html"], inputs.renderer.render_guide(facts, selection, page))
+            if options.pdf:
+                pdf_html = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
+                source = staged.staging / PDF_SOURCES / f"{profile.id}.html"
+                source.parent.mkdir(exist_ok=True)
+                source.write_text(pdf_html, "utf-8")
+                jobs.append(PdfJob(
+                    id=profile.id,
+                    html=str(source),
+                    base_url=inputs.theme.assets.resolve().as_uri() + "/",
+                    asset_roots=(str(inputs.theme.assets.resolve()), str((options.content / "assets").resolve())),
+                    targets=(str(staged.reserve(pdf_rel)), str(staged.reserve(f"{folder}/guide.pdf"))),
+                    title=f"{profile.name}: residency application guide, {inputs.cycle}",
+                    author=profile.advisor or "matchguide",
+                    created=inputs.as_of.isoformat(),
+                ))
+        except MatchguideError as exc:
+            result.problems.extend(exc.problems)
+            for p in exc.problems:
+                reporter.event("problem", problem=p)
+            continue
+        result.entries.append(record)
+        result.rebuilt.append(profile.id)
+        reporter.event("guide", id=profile.id, band=record["band"])
+    return jobs
+
+
+def _keep(staged: StagedOutput, record: dict) -> bool:
+    paths = [record["html"]] + ([record["pdf"], record["html"].replace("index.html", "guide.pdf")] if record["pdf"] else [])
+    if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
+        return False
+    return all(staged.keep(p) for p in paths)
+
+
+def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:
+    for entry in [e for e in result.entries if e["id"] in failed]:
+        result.entries.remove(entry)
+        result.rebuilt.remove(entry["id"])
+        result.problems.append(failed[entry["id"]])
+        reporter.event("problem", problem=failed[entry["id"]])
+        for rel in (entry["html"], entry["pdf"], entry["html"].replace("index.html", "guide.pdf")):
+            staged.path(rel).unlink(missing_ok=True)
+
+
+def check(options: BuildOptions) -> tuple[Inputs, list[Any], list[Problem]]:
+    """Load and validate everything, write nothing: the inputs, the valid profiles and every problem."""
+    inputs = load_inputs(options)
+    profiles, problems = load_cohort(options, inputs)
+    for profile in profiles:
+        facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
+        selection = select(facts, inputs.content, inputs.theme)
+        try:
+            inputs.renderer.render_guide(facts, selection, Page(profile.name, "", ""))
+        except MatchguideError as exc:
+            problems.extend(exc.problems)
+    return inputs, profiles, problems
+
+
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "build", "check", "load_inputs"]

@@ -1,0 +1,290 @@
+"""Inline SVG pictures for a guide: the score scale and the timeline (pure).
+
+Kept to rect, line, polygon and text with presentation attributes, so that
+Chromium and WeasyPrint draw them the same; no random ids, no CSS variables.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup, escape
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
+INK = "#1d2433"
+MUTED = "#4f5869"
+RULE = "#9aa3b2"
+BAND_FILL = "#e6ebf2"
+ACCENT = "#1b56a0"
+PHASE_FILLS = ("#1b56a0", "#0d6670")  # both >= 4.5:1 against white text
+EVENT_COLOURS = {
+    "as_of": MUTED,
+    "exam": "#a1251b",
+    "score_release": "#7a4f00",
+    "eras": ACCENT,
+    "match_day": "#23672a",
+}
+CHAR_WIDTH = 0.62  # of the font size: a generous average for DejaVu Sans
+
+
+def score_scale(facts: dict, bands: list[dict]) -> Markup:
+    """A horizontal Step 2 CK score scale with the bands, the applicant's band shaded and a marker."""
+    width, left, right = 560, 14, 546
+    basis, band, step2 = facts["basis"], facts["band"], facts["step2"]
+    score = basis.get("score")
+    failed = step2.get("result") == "fail"
+    passing = step2.get("passing_standard")
+    lo, hi = 200, 270
+    for value in (score, passing):
+        if value is not None:
+            lo = min(lo, math.floor((value - 5) / 10) * 10)
+            hi = max(hi, math.ceil((value + 5) / 10) * 10)
+
+    def x(value: float) -> float:
+        return left + (value - lo) / (hi - lo) * (right - left)
+
+    bar_top, bar_h = 38, 34
+    parts: list[str] = []
+    for b in bands:
+        if b.get("min") is None and b.get("max") is None:
+            continue  # the pending band has no place on a scale
+        start = max(lo, b["min"] if b.get("min") is not None else lo)
+        end = min(hi, b["max"] + 1 if b.get("max") is not None else hi)
+        if end <= start:
+            continue
+        mine = b.get("id") == band.get("id")
+        x0, x1 = x(start), x(end)
+        parts.append(_rect(x0, bar_top, x1 - x0, bar_h, ACCENT if mine else BAND_FILL, stroke="#ffffff"))
+        label, size = _fit(str(b.get("label", "")), x1 - x0 - 6, (13, 11, 9.5))
+        if label:
+            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size,
+                               fill="#ffffff" if mine else MUTED, weight="bold" if mine else None))
+
+    axis_y = bar_top + bar_h
+    for value in range(lo, hi + 1, 10):
+        parts.append(_line(x(value), axis_y, x(value), axis_y + 6, RULE))
+        parts.append(_text(x(value), axis_y + 19, str(value), size=11, fill=MUTED))
+
+    marker_label = None
+    if score is not None:
+        if failed:
+            marker_label = f"Failed: {score}"
+        elif band.get("projected"):
+            marker_label = f"Projected: {score}"
+        else:
+            marker_label = f"You: {score}"
+        mx = x(score)
+        dash = "4 3" if band.get("projected") else None
+        parts.append(_line(mx, 26, mx, axis_y + 4, INK, width=2.5, dash=dash))
+        parts.append(f'<polygon points="{mx - 6:.1f},22 {mx + 6:.1f},22 {mx:.1f},31" fill="{INK}"/>')
+        parts.append(_text_clamped(mx, 15, marker_label, size=13, width=width, weight="bold"))
+    else:
+        note = "Failed attempt: score not given" if failed else "No score yet"
+        parts.append(_text(width / 2, 18, note, size=13, fill=MUTED, weight="bold"))
+
+    if passing is not None and lo <= passing <= hi:
+        px = x(passing)
+        parts.append(_line(px, bar_top - 4, px, axis_y + 26, "#a1251b", width=1.5, dash="3 2"))
+        near_marker = score is not None and abs(px - x(score)) < 90
+        label_y = axis_y + 38 if near_marker or score is None else 15
+        parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=11, width=width, fill="#a1251b"))
+
+    height = axis_y + 44
+    summary = _scale_summary(facts, bands, marker_label)
+    return _svg("chart-score", width, height, summary, parts)
+
+
+def timeline(facts: dict) -> Markup:
+    """The months from the build date to Match Day: study phases, exam, score release, ERAS, Match Day."""
+    width, left, right = 600, 12, 588
+    dates = facts["dates"]
+    start: date = dates["as_of"]
+    end: date = dates["match_day"]
+    if end <= start:
+        end = start + timedelta(days=30)
+    span = (end - start).days
+
+    def x(day: date) -> float:
+        return left + (day - start).days / span * (right - left)
+
+    parts: list[str] = []
+    axis_y = 30
+    parts.append(_line(left, axis_y, right, axis_y, RULE, width=1.5))
+    for tick, label in _month_ticks(start, end):
+        parts.append(_line(x(tick), axis_y - 6, x(tick), axis_y, RULE))
+        parts.append(_text_clamped(x(tick), axis_y - 10, label, size=11, width=width, fill=MUTED))
+
+    phases = [p for p in facts["plan"]["phases"] if p["end"] >= start and p["start"] <= end]
+    bar_top, bar_h = axis_y + 10, 26 if phases else 0
+    for i, phase in enumerate(phases):
+        first = max(phase["start"], start)
+        last = min(phase["end"] + timedelta(days=1), end)
+        x0, x1 = x(first), x(last)
+        parts.append(f"<g><title>{escape(_phase_text(phase))}</title>")
+        parts.append(_rect(x0, bar_top, max(x1 - x0, 1.5), bar_h, PHASE_FILLS[i % 2], stroke="#ffffff"))
+        # The name when it fits whole, else the phase number (the guide's plan table numbers them too).
+        label, size = _fit(_phase_name(phase), x1 - x0 - 6, (11.5, 10), shorten=False)
+        if not label:
+            label, size = _fit(str(i + 1), x1 - x0 - 2, (11.5, 10), shorten=False)
+        if label:
+            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size, fill="#ffffff"))
+        parts.append("</g>")
+
+    events = [e for e in _events(facts) if start <= e[1] <= end]
+    rows_top = bar_top + bar_h + (24 if phases else 14)
+    row_ends: list[float] = []
+    for key, day, name in sorted(events, key=lambda e: (e[1], e[0])):
+        ex = x(day)
+        text = f"{name} {_short(day)}"
+        size = 11.5
+        anchor, tx, a, b = _place(ex, text, size, width)
+        row = next((r for r, used in enumerate(row_ends) if used + 8 <= a), len(row_ends))
+        if row == len(row_ends):
+            row_ends.append(b)
+        row_ends[row] = b
+        label_y = rows_top + row * 17
+        colour = EVENT_COLOURS.get(key, INK)
+        dash = "4 3" if key in ("score_release", "as_of") else None
+        parts.append(_line(ex, axis_y - 2, ex, label_y - 12, colour, width=2, dash=dash))
+        parts.append(_text(tx, label_y, text, size=size, fill=colour, anchor=anchor, weight="bold"))
+
+    height = rows_top + max(len(row_ends) - 1, 0) * 17 + 8
+    return _svg("chart-timeline", width, height, _timeline_summary(facts, start, end), parts)
+
+
+def _events(facts: dict) -> list[tuple[str, date, str]]:
+    dates = facts["dates"]
+    found = [("as_of", dates["as_of"], "Today")]
+    for key, name in (("exam", "Step 2 CK"), ("score_release", "Score"), ("eras", "ERAS opens"), ("match_day", "Match Day")):
+        if dates.get(key) is not None:
+            found.append((key, dates[key], name))
+    return found
+
+
+def _timeline_summary(facts: dict, start: date, end: date) -> str:
+    said = [f"Timeline from {_long(start)} to {_long(end)}."]
+    for phase in facts["plan"]["phases"]:
+        said.append(_phase_text(phase) + ".")
+    for key, day, name in _events(facts)[1:]:
+        outside = "" if start <= day <= end else " (outside this timeline)"
+        said.append(f"{name}: {_long(day)}{outside}.")
+    return " ".join(said)
+
+
+def _scale_summary(facts: dict, bands: list[dict], marker_label: str | None) -> str:
+    ranges = []
+    for b in bands:
+        if b.get("min") is None and b.get("max") is None:
+            continue
+        if b.get("min") is None:
+            ranges.append(f"{b['label']} below {b['max'] + 1}")
+        elif b.get("max") is None:
+            ranges.append(f"{b['label']} {b['min']} and above")
+        else:
+            ranges.append(f"{b['label']} {b['min']} to {b['max']}")
+    said = ["Step 2 CK score scale. Bands: " + "; ".join(ranges) + "."]
+    if marker_label:
+        said.append(f"{marker_label}, in the {facts['band']['label']} band.")
+    else:
+        said.append("No score yet.")
+    return " ".join(said)
+
+
+def _month_ticks(start: date, end: date) -> list[tuple[date, str]]:
+    months = (end.year - start.year) * 12 + end.month - start.month
+    step = 1 if months <= 10 else 2 if months <= 20 else 3
+    ticks = []
+    year, month = start.year, start.month
+    first = True
+    while True:
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+        day = date(year, month, 1)
+        if day > end:
+            break
+        if (month - 1) % step == 0:
+            label = MONTHS[month - 1]
+            if first or month == 1:
+                label += f" \u2019{year % 100:02d}"
+            ticks.append((day, label))
+            first = False
+    return ticks
+
+
+def _phase_name(phase: dict) -> str:
+    title = str(phase.get("title") or phase.get("id") or "")
+    return title.split(" and ")[0]
+
+
+def _phase_text(phase: dict) -> str:
+    title = phase.get("title") or phase.get("id")
+    return f"Weeks {phase['weeks']}, {title}: {_long(phase['start'])} to {_long(phase['end'])}"
+
+
+def _short(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _fit(label: str, room: float, sizes: tuple[float, ...], *, shorten: bool = True) -> tuple[str, float]:
+    """The label at the largest size that fits `room`, else shortened with an ellipsis, else ''."""
+    for size in sizes:
+        if len(label) * size * CHAR_WIDTH <= room:
+            return label, size
+    size = sizes[-1]
+    chars = int(room / (size * CHAR_WIDTH)) - 1
+    if shorten and chars >= 5:
+        return label[:chars].rstrip() + "\u2026", size
+    return "", size
+
+
+def _place(cx: float, text: str, size: float, width: float) -> tuple[str, float, float, float]:
+    """Anchor, x and horizontal extent of a label centred on cx, kept inside the picture."""
+    w = len(text) * size * CHAR_WIDTH
+    if cx - w / 2 < 2:
+        a = max(cx - 2, 2)
+        return "start", a, a, a + w
+    if cx + w / 2 > width - 2:
+        b = min(cx + 2, width - 2)
+        return "end", b, b - w, b
+    return "middle", cx, cx - w / 2, cx + w / 2
+
+
+def _text_clamped(cx: float, y: float, text: str, *, size: float, width: float, **kw: Any) -> str:
+    anchor, tx, _, _ = _place(cx, text, size, width)
+    return _text(tx, y, text, size=size, anchor=anchor, **kw)
+
+
+def _text(x: float, y: float, text: str, *, size: float = 12, fill: str = INK,
+          anchor: str = "middle", weight: str | None = None) -> str:
+    bold = f' font-weight="{weight}"' if weight else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" fill="{fill}" '
+            f'text-anchor="{anchor}"{bold}>{escape(text)}</text>')
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, *, stroke: str | None = None) -> str:
+    edge = f' stroke="{stroke}" stroke-width="1"' if stroke else ""
+    return f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" fill="{fill}"{edge}/>'
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, colour: str, *, width: float = 1,
+          dash: str | None = None) -> str:
+    dashed = f' stroke-dasharray="{dash}"' if dash else ""
+    return (f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" '
+            f'stroke="{colour}" stroke-width="{width:g}"{dashed}/>')
+
+
+def _svg(name: str, width: float, height: float, summary: str, parts: list[str]) -> Markup:
+    label = escape(summary)
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {name}" role="img" '
+            f'aria-labelledby="{name}-title" viewBox="0 0 {width:g} {height:g}" '
+            f'width="{width:g}" height="{height:g}" preserveAspectRatio="xMidYMid meet" '
+            f'font-family="{FONT}">')
+    return Markup(head + f'<title id="{name}-title">{label}</title>' + "".join(parts) + "</svg>")

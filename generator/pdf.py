@@ -1,0 +1,146 @@
+"""HTML -> PDF with WeasyPrint, reading nothing but data: URLs and files inside the asset folders."""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from generator.errors import BuildError, Problem
+
+_FONT_CONFIG: FontConfiguration | None = None
+
+
+class RefusedURL(ValueError):
+    """A resource the PDF may not read."""
+
+
+class AssetFetcher(URLFetcher):
+    """WeasyPrint fetcher for `data:` URLs and regular files under the asset roots; refuses the rest.
+
+    Paths are resolved with realpath first, so `../` and symlinks pointing out of a
+    root are refused. Every refused URL is kept in `refused`, in order.
+    """
+
+    def __init__(self, asset_roots: Sequence[Path]):
+        super().__init__(timeout=5, allowed_protocols=("data",), allow_redirects=False)
+        self.roots = tuple(Path(os.path.realpath(root)) for root in asset_roots)
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        """Return the resource at `url`, or raise RefusedURL for anything outside the allowed set."""
+        try:
+            scheme = urlsplit(url).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        path = self._allowed_file(url) if scheme == "file" else None
+        if path is None:
+            self.refused.append(url)
+            raise RefusedURL(f"refused to fetch {url}: only data: URLs and files in the asset folders are allowed")
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+
+    def _allowed_file(self, url: str) -> Path | None:
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return None
+        real = Path(os.path.realpath(url2pathname(parts.path)))
+        if not real.is_file():
+            return None
+        if any(real.is_relative_to(root) for root in self.roots):
+            return real
+        return None
+
+
+class _Collector(logging.Handler):
+    """Keeps the ERROR records WeasyPrint logs while one document renders."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def render_pdf(html: str, *, base_url: str, asset_roots: Sequence[Path], target: Path, title: str,
+               author: str | None, created: date, lang: str = "en") -> int:
+    """Write `html` as a PDF to `target` and return its page count; BuildError if anything was refused or failed."""
+    source = str(target)
+    fetcher = AssetFetcher(asset_roots)
+    collector = _Collector()
+    logger = logging.getLogger("weasyprint")
+    old_level = logger.level
+    if logger.getEffectiveLevel() > logging.ERROR:
+        logger.setLevel(logging.ERROR)
+    logger.addHandler(collector)
+    try:
+        document_html = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+        attachments = _attachment_links(document_html)
+        if attachments:
+            raise BuildError([Problem(source, None, "pdf", f"file attachments are not allowed: {href}")
+                              for href in attachments])
+        document = document_html.render(font_config=_font_config())
+        _set_metadata(document.metadata, title=title, author=author, created=created, lang=lang)
+        data = document.write_pdf()
+        pages = len(document.pages)
+    except RefusedURL as exc:  # raised outside WeasyPrint's own error handling
+        raise BuildError(Problem(source, None, "pdf", str(exc))) from None
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(old_level)
+    problems = [Problem(source, None, "pdf", f"refused to fetch {url}: only data: URLs and files in the asset folders are allowed")
+                for url in dict.fromkeys(fetcher.refused)]
+    problems += [Problem(source, None, "pdf", f"WeasyPrint error: {message}")
+                 for message in collector.messages if not any(url in message for url in fetcher.refused)]
+    if problems:
+        raise BuildError(problems)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise BuildError(Problem(source, None, "pdf", f"cannot write the PDF: {exc.strerror}")) from None
+    return pages
+
+
+def _font_config() -> FontConfiguration:
+    # One per process: building it loads fontconfig, and documents can share it.
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
+def _attachment_links(document_html: weasyprint.HTML) -> list[str]:
+    """The hrefs of <link rel=attachment> and <a rel=attachment>: WeasyPrint would embed those files."""
+    found = []
+    for element in document_html.etree_element.iter():
+        if not isinstance(element.tag, str):
+            continue
+        if "attachment" in (element.get("rel") or "").lower().split():
+            found.append(element.get("href") or "(no href)")
+    return found
+
+
+def _set_metadata(metadata: object, *, title: str, author: str | None, created: date, lang: str) -> None:
+    # Only what we set, from the build date, never the clock: identical input gives identical bytes.
+    stamp = created.isoformat()
+    metadata.title = title
+    metadata.authors = [author or "matchguide"]
+    metadata.created = stamp
+    metadata.modified = stamp
+    metadata.lang = lang
+    metadata.description = None
+    metadata.keywords = []
+    metadata.custom = {}
+    metadata.attachments = []

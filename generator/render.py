@@ -1,0 +1,181 @@
+"""Jinja + Markdown -> HTML for one guide, and the site's fixed pages.
+
+Section bodies are Jinja templates over the facts, rendered in a sandbox with
+StrictUndefined, then Markdown without raw HTML. Every value a body prints is
+escaped for Markdown (and so for HTML), so profile text stays inert data.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from mdit_py_plugins.container import container_plugin
+
+from generator import charts
+from generator.content import Content, Item, Theme
+from generator.errors import InputError, Problem
+from generator.select import Selection
+from generator.strategy import Strategy
+
+CONTAINERS = ("tip", "warning", "note")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^:\"'=$@%;,/?])")
+
+
+def md_escape(value: Any) -> str:
+    """Escape every Markdown-significant character so a value renders as literal text."""
+    text = value if isinstance(value, str) else format_value(value)
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def format_value(value: Any) -> str:
+    """Plain text for a fact value: dates spelled out, None as an empty string."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return long_date(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def long_date(value: date | None) -> str:
+    """`1 September 2027`."""
+    return "" if value is None else f"{value.day} {value:%B %Y}"
+
+
+def short_date(value: date | None) -> str:
+    """`1 Sep 2027`."""
+    return "" if value is None else f"{value.day} {value:%b %Y}"
+
+
+def number(value: Any) -> str:
+    """A number with thousands separators; whole floats without decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}"
+    return f"{int(value):,}"
+
+
+def _filters(env: SandboxedEnvironment) -> None:
+    env.filters.update(date=long_date, shortdate=short_date, number=number)
+
+
+def make_markdown() -> MarkdownIt:
+    """CommonMark without raw HTML, plus tables and tip/warning/note containers."""
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
+    for name in CONTAINERS:
+        md.use(container_plugin, name)
+    return md
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where a page sits in the site and what it links to."""
+
+    title: str
+    assets: str
+    home_href: str
+    for_pdf: bool = False
+    pdf_href: str | None = None
+    ics_href: str | None = None
+
+
+class Renderer:
+    """Compiles every body and theme template once; renders guides and fixed pages."""
+
+    def __init__(self, content: Content, theme: Theme, strategy: Strategy, *, generator: str, cycle: int, as_of: date):
+        self.content = content
+        self.theme = theme
+        self.strategy = strategy
+        self.site = {"generator": generator, "cycle": cycle, "as_of": as_of}
+        self.md = make_markdown()
+        self._md_cache: dict[str, Markup] = {}
+        self.body_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
+                                             keep_trailing_newline=True)
+        _filters(self.body_env)
+        self.theme_env = SandboxedEnvironment(loader=FileSystemLoader(str(theme.root)), autoescape=True,
+                                              undefined=StrictUndefined)
+        _filters(self.theme_env)
+        self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
+        self.problems: list[Problem] = []
+        self._bodies: dict[str, Template] = {}
+        for item in content.items():
+            try:
+                self._bodies[item.source] = self._compile(item)
+            except InputError as exc:
+                self.problems.extend(exc.problems)
+        self._templates: dict[str, Template] = {}
+        names = [layout.template for layout in theme.layouts] + [theme.landing, theme.not_found, "sections/default.html"]
+        names += [f"sections/{item.template}.html" for item in content.sections if item.template]
+        for name in dict.fromkeys(names):
+            try:
+                self._templates[name] = self.theme_env.get_template(name)
+            except TemplateSyntaxError as exc:
+                self.problems.append(Problem(f"themes/{theme.root.name}/{name}", exc.lineno, None, f"template syntax error: {exc.message}"))
+            except TemplateError as exc:
+                self.problems.append(Problem(f"themes/{theme.root.name}/{name}", None, None, f"template not found: {exc}"))
+
+    def _compile(self, item: Item) -> Template:
+        try:
+            code = self.body_env.compile(item.body, item.source, item.source)
+        except TemplateSyntaxError as exc:
+            line = item.body_line + (exc.lineno or 1) - 1
+            raise InputError(Problem(item.source, line, "body", f"template syntax error: {exc.message}")) from None
+        return self.body_env.template_class.from_code(self.body_env, code, self.body_env.make_globals(None), None)
+
+    def render_body(self, item: Item, facts: dict) -> Markup:
+        """One item's body: Jinja over the facts, then Markdown (cached by the Jinja output)."""
+        try:
+            text = self._bodies[item.source].render(facts)
+        except Exception as exc:  # a template error is the author's, located in the content file
+            raise InputError(Problem(item.source, self._error_line(exc, item), "body", _describe(exc))) from None
+        html = self._md_cache.get(text)
+        if html is None:
+            html = self._md_cache[text] = Markup(self.md.render(text))
+        return html
+
+    @staticmethod
+    def _error_line(exc: BaseException, item: Item) -> int | None:
+        lines = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename == item.source]
+        return item.body_line + lines[-1] - 1 if lines and lines[-1] else item.body_line
+
+    def render_guide(self, facts: dict, selection: Selection, page: Page) -> str:
+        """The full HTML page of one applicant's guide."""
+        guide = {
+            "facts": facts,
+            "layout": selection.layout.id,
+            "sections": [{"id": s.id, "title": s.title, "template": s.template, "html": self.render_body(s, facts)}
+                         for s in selection.sections],
+            "examples": [{"id": e.id, "title": e.title, "band": e.band, "html": self.render_body(e, facts)}
+                         for e in selection.examples],
+            "faq": [{"id": f.id, "question": f.title, "html": self.render_body(f, facts)} for f in selection.faq],
+            "charts": {"score_scale": charts.score_scale(facts, self.bands), "timeline": charts.timeline(facts)},
+        }
+        return self._render_page(selection.layout.template, page, guide=guide)
+
+    def render_fixed(self, which: str, page: Page) -> str:
+        """The landing page (`landing`) or the 404 page (`not_found`): no personal data."""
+        return self._render_page(getattr(self.theme, which), page)
+
+    def _render_page(self, name: str, page: Page, **context: Any) -> str:
+        ctx = {"page": {**self.site, "lang": "en", **page.__dict__}, **context}
+        try:
+            return self._templates[name].render(ctx)
+        except Exception as exc:
+            where = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename and fs.filename.endswith(name)]
+            source = f"themes/{self.theme.root.name}/{name}"
+            raise InputError(Problem(source, where[-1] if where else None, None, _describe(exc))) from None
+
+
+def _describe(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {message}" if not isinstance(exc, TemplateError) else message

@@ -1,0 +1,209 @@
+"""Parse, check and evaluate `when` rules: small boolean expressions over the facts.
+
+A rule is parsed with Jinja's expression parser and then checked against an
+allowlist of node types; it is evaluated by the small interpreter below, never
+compiled or run as Jinja code. Names are checked against the facts schema at
+load time, so a misspelt fact is an error, never a silently false rule.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import nodes
+from jinja2.exceptions import TemplateSyntaxError
+from jinja2.parser import Parser
+from jinja2.sandbox import SandboxedEnvironment
+
+from generator.errors import InputError, Problem
+
+_ENV = SandboxedEnvironment()
+_ORDERING = {"lt": operator.lt, "lteq": operator.le, "gt": operator.gt, "gteq": operator.ge}
+_ALLOWED = (nodes.Compare, nodes.Operand, nodes.And, nodes.Or, nodes.Not, nodes.Name, nodes.Getattr,
+            nodes.Getitem, nodes.Const, nodes.List, nodes.Tuple)
+_MAX_LENGTH = 2000
+
+
+class RuleError(Exception):
+    """A rule could not be parsed, checked or evaluated; `lineno` is within the rule."""
+
+    def __init__(self, message: str, lineno: int = 1):
+        super().__init__(message)
+        self.lineno = lineno
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A checked rule: its text, its parsed form and the facts it reads."""
+
+    text: str
+    node: nodes.Node
+    names: tuple[str, ...]
+
+    def evaluate(self, facts: dict) -> bool:
+        """True or False for these facts."""
+        value = _eval(self.node, facts)
+        if not isinstance(value, bool):
+            raise RuleError(f"rule gave {value!r}, not true or false")
+        return value
+
+    def values(self, facts: dict) -> dict[str, Any]:
+        """The value of every fact this rule reads (for `explain`)."""
+        return {name: lookup(facts, name) for name in self.names}
+
+
+def lookup(facts: dict, dotted: str) -> Any:
+    """The value of a dotted fact name such as `step2.score`."""
+    value: Any = facts
+    for part in dotted.split("."):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def parse_rule(text: Any, *, schema: dict, source: str, line: int | None, field: str = "when") -> Rule:
+    """Parse and check one rule; raise InputError located at the rule's line in its file."""
+    if isinstance(text, bool):
+        text = "true" if text else "false"
+    try:
+        if not isinstance(text, str) or not text.strip():
+            raise RuleError("expected a rule such as \"band.id == 'low'\" (a quoted string)")
+        if len(text) > _MAX_LENGTH:
+            raise RuleError(f"rule is longer than {_MAX_LENGTH} characters")
+        node = _parse(text)
+        names: list[str] = []
+        _check(node, schema, names)
+        if not _is_boolean(node, schema):
+            raise RuleError("rule must be a comparison, a true/false fact, or and/or/not of those", node.lineno)
+    except RuleError as exc:
+        where = None if line is None else line + exc.lineno - 1
+        raise InputError(Problem(source, where, field, f"{exc} in rule {text!r}" if isinstance(text, str) else str(exc))) from None
+    return Rule(text, node, tuple(dict.fromkeys(names)))
+
+
+def _parse(text: str) -> nodes.Node:
+    try:
+        parser = Parser(_ENV, text, state="variable")
+        node = parser.parse_expression()
+        if not parser.stream.eos:
+            token = parser.stream.current
+            raise RuleError(f"unexpected {token.value!r} after the expression", token.lineno)
+    except TemplateSyntaxError as exc:
+        raise RuleError(f"syntax error: {exc.message}", exc.lineno or 1) from None
+    except RecursionError:
+        raise RuleError("rule is nested too deeply") from None
+    return node
+
+
+def _path(node: nodes.Node) -> list[Any] | None:
+    """`a.b[0]` -> ['a', 'b', 0]; None when the node is not a plain fact path."""
+    if isinstance(node, nodes.Name):
+        return [node.name]
+    if isinstance(node, nodes.Getattr):
+        base = _path(node.node)
+        return None if base is None else base + [node.attr]
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        base = _path(node.node)
+        return None if base is None else base + [node.arg.value]
+    return None
+
+
+def _check(node: nodes.Node, schema: dict, names: list[str]) -> None:
+    if not isinstance(node, _ALLOWED):
+        kind = type(node).__name__
+        hint = {"Call": "calls", "Filter": "filters", "Test": "tests (`is ...`)"}.get(kind, f"`{kind}` expressions")
+        raise RuleError(f"{hint} are not allowed in rules", node.lineno)
+    if isinstance(node, nodes.Operand) and node.op not in ("eq", "ne", "in", "notin", *_ORDERING):
+        raise RuleError(f"operator {node.op!r} is not allowed in rules", node.lineno)
+    if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
+        path = _path(node)
+        if path is None:
+            raise RuleError("only fact names, `.attribute` and `[literal]` may be used to reach a fact", node.lineno)
+        _resolve(path, schema, node.lineno)
+        names.append(".".join(str(p) for p in path))
+        return
+    for child in node.iter_child_nodes():
+        _check(child, schema, names)
+
+
+def _resolve(path: list[Any], schema: dict, lineno: int) -> Any:
+    value: Any = schema
+    for i, part in enumerate(path):
+        dotted = ".".join(str(p) for p in path[: i + 1])
+        if isinstance(value, dict) and isinstance(part, str) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and isinstance(part, int):
+            value = value[0] if value else None
+        else:
+            known = ", ".join(sorted(value)) if isinstance(value, dict) else ""
+            hint = f"; known here: {known}" if known else ""
+            raise RuleError(f"unknown fact {dotted!r}{hint}", lineno)
+    return value
+
+
+def _is_boolean(node: nodes.Node, schema: dict) -> bool:
+    if isinstance(node, (nodes.Compare, nodes.Not)):
+        return True
+    if isinstance(node, (nodes.And, nodes.Or)):
+        return _is_boolean(node.left, schema) and _is_boolean(node.right, schema)
+    if isinstance(node, nodes.Const):
+        return isinstance(node.value, bool)
+    path = _path(node)
+    return path is not None and isinstance(_resolve(path, schema, node.lineno), bool)
+
+
+def _truth(value: Any) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise RuleError(f"{value!r} is not true or false")
+
+
+def _eval(node: nodes.Node, facts: dict) -> Any:
+    if isinstance(node, nodes.Const):
+        return node.value
+    if isinstance(node, (nodes.List, nodes.Tuple)):
+        return [_eval(item, facts) for item in node.items]
+    if isinstance(node, nodes.Not):
+        return not _truth(_eval(node.node, facts))
+    if isinstance(node, nodes.And):
+        return _truth(_eval(node.left, facts)) and _truth(_eval(node.right, facts))
+    if isinstance(node, nodes.Or):
+        return _truth(_eval(node.left, facts)) or _truth(_eval(node.right, facts))
+    if isinstance(node, nodes.Compare):
+        left = _eval(node.expr, facts)
+        for operand in node.ops:
+            right = _eval(operand.expr, facts)
+            if not _compare(operand.op, left, right):
+                return False
+            left = right
+        return True
+    path = _path(node)
+    value: Any = facts
+    for part in path or ():
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if op == "eq":
+        return left == right
+    if op == "ne":
+        return left != right
+    if op in ("in", "notin"):
+        try:
+            found = left in right
+        except TypeError:
+            found = False
+        return found if op == "in" else not found
+    if left is None or right is None:
+        return False
+    try:
+        return _ORDERING[op](left, right)
+    except TypeError:
+        raise RuleError(f"cannot compare {left!r} with {right!r}") from None

@@ -1,0 +1,241 @@
+"""The strategy data file (`content/data/strategy.yaml`): bands, tiers, dates, the study plan."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from generator import yamlstrict
+from generator.errors import InputError, Problem
+
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+
+
+@dataclass(frozen=True)
+class Band:
+    id: str
+    label: str
+    min: int | None
+    max: int | None
+    opens: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    id: str
+    min: int | None
+    programs: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Phase:
+    id: str
+    title: str
+    first_week: int
+    last_week: int
+    questions: str
+    focus: str
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """Typed view of the strategy data; every number the rules use."""
+
+    passing_standard: tuple[tuple[date, int], ...]
+    bands: tuple[Band, ...]
+    pending_band: Band
+    tiers: tuple[Tier, ...]
+    failure_min_tier: str
+    long_gap_years: int
+    delay_practice_below: int
+    delay_qbank_below: float
+    eras_month: int
+    eras_day: int
+    score_release_days: int
+    match_month: int
+    match_weekday: int
+    match_nth: int
+    match_year_offset: int
+    study_plan: tuple[Phase, ...]
+    digest: str
+
+    def standard_on(self, day: date) -> int:
+        """The Step 2 CK passing standard in force on `day`."""
+        for start, score in self.passing_standard:
+            if day >= start:
+                return score
+        return self.passing_standard[-1][1]
+
+    def band_for(self, score: int) -> Band:
+        """The band a Step 2 CK score falls in."""
+        for band in self.bands:
+            if band.min is None or score >= band.min:
+                return band
+        return self.bands[-1]
+
+    def band_by_id(self, band_id: str) -> Band:
+        """A band (including the pending one) by its id."""
+        for band in (*self.bands, self.pending_band):
+            if band.id == band_id:
+                return band
+        raise KeyError(band_id)
+
+    def tier_index(self, score: int) -> int:
+        """Index into `tiers` of the tier for a basis score."""
+        for i, tier in enumerate(self.tiers):
+            if tier.min is None or score >= tier.min:
+                return i
+        return len(self.tiers) - 1
+
+    def eras_date(self, cycle: int) -> date:
+        """The day ERAS opens for a cycle."""
+        return date(cycle, self.eras_month, self.eras_day)
+
+    def match_day(self, cycle: int) -> date:
+        """Match Day for a cycle: the nth given weekday of the month, the year after."""
+        year = cycle + self.match_year_offset
+        first = date(year, self.match_month, 1)
+        offset = (self.match_weekday - first.weekday()) % 7
+        return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
+
+
+class _Reader:
+    """Pulls typed values out of a Document, collecting located problems."""
+
+    def __init__(self, doc: yamlstrict.Document):
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    def get(self, path: tuple, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        value: Any = self.doc.data
+        for key in path:
+            if isinstance(value, dict) and key in value:
+                value = value[key]
+            elif isinstance(value, list) and isinstance(key, int) and key < len(value):
+                value = value[key]
+            else:
+                if not optional:
+                    self.fail(path, "is required")
+                return None
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
+            return None
+        if not isinstance(value, kind):
+            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
+            return None
+        return value
+
+    def fail(self, path: tuple, message: str) -> None:
+        field = ".".join(str(p) for p in path)
+        self.problems.append(Problem(self.doc.source, self.doc.line_of(path), field, message))
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "an integer", float: "a number", str: "text", list: "a list", dict: "a mapping", date: "a date"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_strategy(path: Path, source: str | None = None) -> Strategy:
+    """Read and check the strategy data file; raise InputError with every problem found."""
+    source = source or str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(source, None, None, f"cannot read the strategy data file: {exc.strerror}")) from None
+    doc = yamlstrict.load(raw, source)
+    r = _Reader(doc)
+
+    standards = []
+    for i, _ in enumerate(r.get(("passing_standard",), list) or []):
+        start = r.get(("passing_standard", i, "from"), date)
+        score = r.get(("passing_standard", i, "score"), int)
+        if start is not None and score is not None:
+            standards.append((start, score))
+    standards.sort(reverse=True)
+    if not standards:
+        r.fail(("passing_standard",), "needs at least one {from, score} entry")
+
+    bands: list[Band] = []
+    upper: int | None = None
+    for i, _ in enumerate(r.get(("bands",), list) or []):
+        low = r.get(("bands", i, "min"), int, optional=True)
+        band = Band(
+            id=r.get(("bands", i, "id"), str) or "",
+            label=r.get(("bands", i, "label"), str) or "",
+            min=low,
+            max=None if upper is None else upper - 1,
+            opens=r.get(("bands", i, "opens"), str) or "",
+        )
+        if upper is not None and low is not None and low >= upper:
+            r.fail(("bands", i, "min"), f"bands must go from the highest down; {low} is not below {upper}")
+        bands.append(band)
+        upper = low
+    if bands and bands[-1].min is not None:
+        r.fail(("bands",), "the last band must have `min: null` (it takes every lower score)")
+    pending = Band(
+        id=r.get(("pending_band", "id"), str) or "pending",
+        label=r.get(("pending_band", "label"), str) or "",
+        min=None,
+        max=None,
+        opens=r.get(("pending_band", "opens"), str) or "",
+    )
+
+    tiers: list[Tier] = []
+    for i, _ in enumerate(r.get(("tiers",), list) or []):
+        programs = r.get(("tiers", i, "programs"), list) or []
+        if len(programs) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in programs):
+            r.fail(("tiers", i, "programs"), "expected [min, max] as two integers")
+            programs = [0, 0]
+        tiers.append(Tier(r.get(("tiers", i, "id"), str) or "", r.get(("tiers", i, "min"), int, optional=True), tuple(programs)))
+    tier_ids = [t.id for t in tiers]
+    failure_min_tier = r.get(("modifiers", "failure_min_tier"), str) or ""
+    if tiers and failure_min_tier not in tier_ids:
+        r.fail(("modifiers", "failure_min_tier"), f"expected one of {', '.join(tier_ids)}")
+
+    plan: list[Phase] = []
+    for i, _ in enumerate(r.get(("study_plan",), list) or []):
+        weeks = r.get(("study_plan", i, "weeks"), list) or [1, 1]
+        if len(weeks) != 2 or not all(isinstance(w, int) for w in weeks) or weeks[0] > weeks[1]:
+            r.fail(("study_plan", i, "weeks"), "expected [first week, last week]")
+            weeks = [1, 1]
+        plan.append(Phase(
+            id=r.get(("study_plan", i, "id"), str) or "",
+            title=r.get(("study_plan", i, "title"), str) or "",
+            first_week=weeks[0],
+            last_week=weeks[1],
+            questions=r.get(("study_plan", i, "questions"), str) or "",
+            focus=r.get(("study_plan", i, "focus"), str) or "",
+        ))
+
+    weekday_name = (r.get(("timing", "match_day", "weekday"), str) or "friday").lower()
+    if weekday_name not in WEEKDAYS:
+        r.fail(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
+    strategy = Strategy(
+        passing_standard=tuple(standards),
+        bands=tuple(bands),
+        pending_band=pending,
+        tiers=tuple(tiers),
+        failure_min_tier=failure_min_tier,
+        long_gap_years=r.get(("modifiers", "long_gap_years"), int) or 0,
+        delay_practice_below=r.get(("delay", "practice_below"), int) or 0,
+        delay_qbank_below=r.get(("delay", "qbank_below"), (int, float)) or 0,
+        eras_month=r.get(("timing", "eras", "month"), int) or 9,
+        eras_day=r.get(("timing", "eras", "day"), int) or 1,
+        score_release_days=r.get(("timing", "score_release_days"), int) or 0,
+        match_month=r.get(("timing", "match_day", "month"), int) or 3,
+        match_weekday=WEEKDAYS.get(weekday_name, 4),
+        match_nth=r.get(("timing", "match_day", "nth"), int) or 3,
+        match_year_offset=r.get(("timing", "match_day", "year_offset"), int) or 0,
+        study_plan=tuple(plan),
+        digest=hashlib.sha256(raw).hexdigest(),
+    )
+    if r.problems:
+        raise InputError(r.problems)
+    return strategy
