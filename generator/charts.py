@@ -32,7 +32,7 @@ CHAR_WIDTH = 0.62  # of the font size: a generous average for DejaVu Sans
 
 def score_scale(facts: dict, bands: list[dict]) -> Markup:
     """A horizontal Step 2 CK score scale with the bands, the applicant's band shaded and a marker."""
-    width, left, right = 560, 14, 546
+    width, left, right = 440, 12, 428
     basis, band, step2 = facts["basis"], facts["band"], facts["step2"]
     score = basis.get("score")
     failed = step2.get("result") == "fail"
@@ -46,27 +46,26 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
     def x(value: float) -> float:
         return left + (value - lo) / (hi - lo) * (right - left)
 
-    bar_top, bar_h = 38, 34
+    bar_top, bar_h = 40, 36
+    avoid = [x(score)] if score is not None else []
+    segments = _segments(bands, lo, hi)
+    # One size for every band name: the largest at which each fits its whole segment.
+    size = min((_fit(str(b.get("label", "")), x(end) - x(start) - 8, (14, 12, 10.5))[1]
+                for b, start, end in segments), default=14)
     parts: list[str] = []
-    for b in bands:
-        if b.get("min") is None and b.get("max") is None:
-            continue  # the pending band has no place on a scale
-        start = max(lo, b["min"] if b.get("min") is not None else lo)
-        end = min(hi, b["max"] + 1 if b.get("max") is not None else hi)
-        if end <= start:
-            continue
+    for b, start, end in segments:
         mine = b.get("id") == band.get("id")
         x0, x1 = x(start), x(end)
         parts.append(_rect(x0, bar_top, x1 - x0, bar_h, ACCENT if mine else BAND_FILL, stroke="#ffffff"))
-        label, size = _fit(str(b.get("label", "")), x1 - x0 - 6, (13, 11, 9.5))
+        lx, label, fitted = _band_label(str(b.get("label", "")), x0, x1, avoid, size)
         if label:
-            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size,
+            parts.append(_text(lx, bar_top + bar_h / 2 + fitted * 0.36, label, size=fitted,
                                fill="#ffffff" if mine else MUTED, weight="bold" if mine else None))
 
     axis_y = bar_top + bar_h
     for value in range(lo, hi + 1, 10):
         parts.append(_line(x(value), axis_y, x(value), axis_y + 6, RULE))
-        parts.append(_text(x(value), axis_y + 19, str(value), size=11, fill=MUTED))
+        parts.append(_text(x(value), axis_y + 20, str(value), size=13, fill=MUTED))
 
     marker_label = None
     if score is not None:
@@ -78,28 +77,30 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
             marker_label = f"You: {score}"
         mx = x(score)
         dash = "4 3" if band.get("projected") else None
-        parts.append(_line(mx, 26, mx, axis_y + 4, INK, width=2.5, dash=dash))
-        parts.append(f'<polygon points="{mx - 6:.1f},22 {mx + 6:.1f},22 {mx:.1f},31" fill="{INK}"/>')
-        parts.append(_text_clamped(mx, 15, marker_label, size=13, width=width, weight="bold"))
+        parts.append(_line(mx, 28, mx, axis_y + 4, INK, width=2.5, dash=dash))
+        parts.append(f'<polygon points="{mx - 7:.1f},23 {mx + 7:.1f},23 {mx:.1f},33" fill="{INK}"/>')
+        parts.append(_text_clamped(mx, 17, marker_label, size=15, width=width, weight="bold"))
     else:
         note = "Failed attempt: score not given" if failed else "No score yet"
-        parts.append(_text(width / 2, 18, note, size=13, fill=MUTED, weight="bold"))
+        parts.append(_text(width / 2, 20, note, size=15, fill=MUTED, weight="bold"))
 
     if passing is not None and lo <= passing <= hi:
         px = x(passing)
-        parts.append(_line(px, bar_top - 4, px, axis_y + 26, "#a1251b", width=1.5, dash="3 2"))
+        # Above and below the bar only, so it never crosses a band name.
+        parts.append(_line(px, bar_top - 8, px, bar_top, "#a1251b", width=2))
+        parts.append(_line(px, axis_y, px, axis_y + 8, "#a1251b", width=2))
         near_marker = score is not None and abs(px - x(score)) < 90
-        label_y = axis_y + 38 if near_marker or score is None else 15
-        parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=11, width=width, fill="#a1251b"))
+        label_y = axis_y + 40 if near_marker or score is None else 28
+        parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=13, width=width, fill="#a1251b"))
 
-    height = axis_y + 44
+    height = axis_y + 46
     summary = _scale_summary(facts, bands, marker_label)
     return _svg("chart-score", width, height, summary, parts)
 
 
 def timeline(facts: dict) -> Markup:
     """The months from the build date to Match Day: study phases, exam, score release, ERAS, Match Day."""
-    width, left, right = 600, 12, 588
+    width, left, right = 520, 10, 510
     dates = facts["dates"]
     start: date = dates["as_of"]
     end: date = dates["match_day"]
@@ -111,14 +112,14 @@ def timeline(facts: dict) -> Markup:
         return left + (day - start).days / span * (right - left)
 
     parts: list[str] = []
-    axis_y = 30
+    axis_y = 32
     parts.append(_line(left, axis_y, right, axis_y, RULE, width=1.5))
     for tick, label in _month_ticks(start, end):
         parts.append(_line(x(tick), axis_y - 6, x(tick), axis_y, RULE))
-        parts.append(_text_clamped(x(tick), axis_y - 10, label, size=11, width=width, fill=MUTED))
+        parts.append(_text_clamped(x(tick), axis_y - 10, label, size=13, width=width, fill=MUTED))
 
     phases = [p for p in facts["plan"]["phases"] if p["end"] >= start and p["start"] <= end]
-    bar_top, bar_h = axis_y + 10, 26 if phases else 0
+    bar_top, bar_h = axis_y + 10, 28 if phases else 0
     for i, phase in enumerate(phases):
         first = max(phase["start"], start)
         last = min(phase["end"] + timedelta(days=1), end)
@@ -126,41 +127,60 @@ def timeline(facts: dict) -> Markup:
         parts.append(f"<g><title>{escape(_phase_text(phase))}</title>")
         parts.append(_rect(x0, bar_top, max(x1 - x0, 1.5), bar_h, PHASE_FILLS[i % 2], stroke="#ffffff"))
         # The name when it fits whole, else the phase number (the guide's plan table numbers them too).
-        label, size = _fit(_phase_name(phase), x1 - x0 - 6, (11.5, 10), shorten=False)
+        label, size = _fit(_phase_name(phase), x1 - x0 - 6, (13, 11.5), shorten=False)
         if not label:
-            label, size = _fit(str(i + 1), x1 - x0 - 2, (11.5, 10), shorten=False)
+            label, size = _fit(str(i + 1), x1 - x0 - 2, (13, 11.5), shorten=False)
         if label:
             parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size, fill="#ffffff"))
         parts.append("</g>")
 
     events = [e for e in _events(facts) if start <= e[1] <= end]
-    rows_top = bar_top + bar_h + (24 if phases else 14)
+    rows_top = bar_top + bar_h + (26 if phases else 16)
     row_ends: list[float] = []
-    for key, day, name in sorted(events, key=lambda e: (e[1], e[0])):
+    for key, day, name, _ in sorted(events, key=lambda e: (e[1], e[0])):
         ex = x(day)
         text = f"{name} {_short(day)}"
-        size = 11.5
+        size = 14
         anchor, tx, a, b = _place(ex, text, size, width)
         row = next((r for r, used in enumerate(row_ends) if used + 8 <= a), len(row_ends))
         if row == len(row_ends):
             row_ends.append(b)
         row_ends[row] = b
-        label_y = rows_top + row * 17
+        label_y = rows_top + row * 19
         colour = EVENT_COLOURS.get(key, INK)
         dash = "4 3" if key in ("score_release", "as_of") else None
         parts.append(_line(ex, axis_y - 2, ex, label_y - 12, colour, width=2, dash=dash))
         parts.append(_text(tx, label_y, text, size=size, fill=colour, anchor=anchor, weight="bold"))
 
-    height = rows_top + max(len(row_ends) - 1, 0) * 17 + 8
+    height = rows_top + max(len(row_ends) - 1, 0) * 19 + 8
     return _svg("chart-timeline", width, height, _timeline_summary(facts, start, end), parts)
 
 
-def _events(facts: dict) -> list[tuple[str, date, str]]:
+EVENTS = (  # key in facts['dates'], label on the chart, words for the text alternative
+    ("exam", "Exam", "Step 2 CK exam"),
+    ("score_release", "Score", "Expected score release"),
+    ("eras", "ERAS", "ERAS opens"),
+    ("match_day", "Match Day", "Match Day"),
+)
+
+
+def _segments(bands: list[dict], lo: int, hi: int) -> list[tuple[dict, int, int]]:
+    """Each band that has a place on the scale, with its start and (exclusive) end score."""
+    found = []
+    for b in bands:
+        if b.get("min") is None and b.get("max") is None:
+            continue  # the pending band has no place on a scale
+        start = max(lo, b["min"] if b.get("min") is not None else lo)
+        end = min(hi, b["max"] + 1 if b.get("max") is not None else hi)
+        if end > start:
+            found.append((b, start, end))
+    return found
+
+
+def _events(facts: dict) -> list[tuple[str, date, str, str]]:
     dates = facts["dates"]
-    found = [("as_of", dates["as_of"], "Today")]
-    for key, name in (("exam", "Step 2 CK"), ("score_release", "Score"), ("eras", "ERAS opens"), ("match_day", "Match Day")):
-        if dates.get(key) is not None:
-            found.append((key, dates[key], name))
+    found = [("as_of", dates["as_of"], "As of", "Guide date")]
+    found += [(key, dates[key], short, long) for key, short, long in EVENTS if dates.get(key) is not None]
     return found
 
 
@@ -168,7 +188,7 @@ def _timeline_summary(facts: dict, start: date, end: date) -> str:
     said = [f"Timeline from {_long(start)} to {_long(end)}."]
     for phase in facts["plan"]["phases"]:
         said.append(_phase_text(phase) + ".")
-    for key, day, name in _events(facts)[1:]:
+    for _, day, _, name in _events(facts)[1:]:
         outside = "" if start <= day <= end else " (outside this timeline)"
         said.append(f"{name}: {_long(day)}{outside}.")
     return " ".join(said)
@@ -231,6 +251,15 @@ def _short(day: date) -> str:
 
 def _long(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _band_label(label: str, x0: float, x1: float, avoid: list[float], size: float) -> tuple[float, str, float]:
+    """Where a band's name goes: in the widest stretch of its segment that no marker line crosses."""
+    cuts = [x0, *sorted(a for a in avoid if x0 < a < x1), x1]
+    a, b = max(zip(cuts, cuts[1:]), key=lambda span: span[1] - span[0])
+    a, b = (a if a == x0 else a + 4), (b if b == x1 else b - 4)  # keep clear of a marker line
+    text, fitted = _fit(label, b - a - 6, tuple(s for s in (14, 12, 10.5) if s <= size))
+    return (a + b) / 2, text, fitted
 
 
 def _fit(label: str, room: float, sizes: tuple[float, ...], *, shorten: bool = True) -> tuple[str, float]:

@@ -117,7 +117,18 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
             "days_to_exam": (exam - as_of).days if exam else None,
         },
         "plan": _plan(strategy, exam, as_of, not_taken),
+        "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],
+        "tiers": _tier_table(strategy),
     }
+
+
+def _tier_table(strategy: Strategy) -> list[dict]:
+    table, upper = [], None
+    for tier in strategy.tiers:
+        table.append({"id": tier.id, "min": tier.min, "max": None if upper is None else upper - 1,
+                      "programs_min": tier.programs[0], "programs_max": tier.programs[1]})
+        upper = tier.min
+    return table
 
 
 def _basis(s2: Any, latest: Any) -> dict:

@@ -12,12 +12,9 @@ import datetime as dt
 import email.policy
 import email.utils
 import hashlib
-import ipaddress
 import json
 import os
 import re
-import smtplib
-import ssl
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -33,16 +30,15 @@ from jinja2.sandbox import SandboxedEnvironment
 from generator import manifest, yamlstrict
 from generator.errors import DeliveryError, InputError, MatchguideError, Problem
 from generator.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
+from generator.smtp import CONTROL, Mailer, SmtpConfig, SendingStopped, dot_stuffed, make_address, parse_sender, smtp_config
 from generator.writer import BuildLock
 
-SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 ENV_VARS = ("MATCHGUIDE_SMTP_HOST", "MATCHGUIDE_SMTP_PORT", "MATCHGUIDE_SMTP_USER", "MATCHGUIDE_SMTP_PASSWORD",
             "MATCHGUIDE_SMTP_SECURITY", "MATCHGUIDE_SMTP_FROM", "MATCHGUIDE_SITE_URL")
 FAILURES_NAME = "email-failures.json"
 # 7bit: non-ASCII text goes quoted-printable, so any server takes it without 8BITMIME.
 _POLICY = email.policy.default.clone(cte_type="7bit")
 _WIRE = _POLICY.clone(linesep="\r\n")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _PREVIEW_SENDER = Address("matchguide preview", "preview", "example.invalid")
 
@@ -82,6 +78,7 @@ class EmailResult:
     outbox: Path | None = None
     failures_file: Path | None = None
     stopped: str | None = None
+    details: dict[str, str] = field(default_factory=dict)  # id -> why it was not sent
 
     @property
     def ok(self) -> bool:
@@ -113,20 +110,6 @@ class EmailResult:
             lines.append("Changed since sent: " + ", ".join(self.changed) + " (send the new guide with `--resend-changed`).")
         lines += [f"not ready: {p}" for p in self.problems]
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """The SMTP server and sender, from MATCHGUIDE_SMTP_* variables."""
-
-    host: str
-    port: int
-    security: str
-    sender: Address
-    user: str | None = None
-    password: str | None = field(default=None, repr=False)
-    cafile: Path | None = None
-    timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -170,8 +153,7 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
             records, notes = read_ledger(options.ledger_path)
             for note in notes:
                 report(f"note: {note}")
-            history = History(records)
-            due = _plan(drafts, history, options, result, report)
+            due = _plan(drafts, History(records), options, result, report)
             _write_outbox(out_dir, due, sender, result, report)
             return result
         with Ledger(options.ledger_path) as ledger:
@@ -198,80 +180,6 @@ def _check_options(options: EmailOptions) -> None:
         raise InputError(problems)
 
 
-def smtp_config(env: Mapping[str, str]) -> SmtpConfig:
-    """Read and check the MATCHGUIDE_SMTP_* variables; every problem is reported at once."""
-    problems: list[Problem] = []
-
-    def bad(var: str, message: str) -> None:
-        problems.append(Problem("environment", None, var, message))
-
-    host = env.get("MATCHGUIDE_SMTP_HOST", "").strip()
-    if not host or _CONTROL.search(host) or " " in host:
-        bad("MATCHGUIDE_SMTP_HOST", "not set (the SMTP server, e.g. smtp.example.org)" if not host else "not a host name")
-    security = env.get("MATCHGUIDE_SMTP_SECURITY", "starttls").strip().lower()
-    if security not in SECURITY_PORTS:
-        bad("MATCHGUIDE_SMTP_SECURITY", f"expected starttls, tls or none, got {security!r}")
-    elif security == "none" and host and not _is_loopback(host):
-        bad("MATCHGUIDE_SMTP_SECURITY", "'none' sends the password and the guides unencrypted; "
-            "it is only allowed for a server on this machine (localhost, 127.0.0.1, ::1)")
-    port = SECURITY_PORTS.get(security, 587)
-    if env.get("MATCHGUIDE_SMTP_PORT", "").strip():
-        try:
-            port = int(env["MATCHGUIDE_SMTP_PORT"])
-            if not 0 < port < 65536:
-                raise ValueError
-        except ValueError:
-            bad("MATCHGUIDE_SMTP_PORT", "expected a port number from 1 to 65535")
-    user = env.get("MATCHGUIDE_SMTP_USER") or None
-    password = env.get("MATCHGUIDE_SMTP_PASSWORD") or None
-    if bool(user) != bool(password):
-        bad("MATCHGUIDE_SMTP_PASSWORD" if user else "MATCHGUIDE_SMTP_USER", "set both the user and the password, or neither")
-    sender = parse_sender(env.get("MATCHGUIDE_SMTP_FROM", ""))
-    if sender is None:
-        bad("MATCHGUIDE_SMTP_FROM", "expected one address, e.g. 'Dr. Lee <lee@example.org>'")
-    cafile = Path(env["MATCHGUIDE_SMTP_CAFILE"]) if env.get("MATCHGUIDE_SMTP_CAFILE") else None
-    if cafile is not None and not cafile.is_file():
-        bad("MATCHGUIDE_SMTP_CAFILE", f"no such file: {cafile}")
-    timeout = 30.0
-    try:
-        timeout = float(env.get("MATCHGUIDE_SMTP_TIMEOUT") or 30.0)
-    except ValueError:
-        bad("MATCHGUIDE_SMTP_TIMEOUT", "expected seconds, e.g. 30")
-    if problems:
-        raise DeliveryError(problems)
-    return SmtpConfig(host, port, security, sender, user, password, cafile, timeout)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def parse_sender(value: str) -> Address | None:
-    """`Name <addr>` or `addr` as one Address, or None when it is not exactly one valid address."""
-    if not value or _CONTROL.search(value):
-        return None
-    pairs = email.utils.getaddresses([value])
-    if len(pairs) != 1:
-        return None
-    return make_address(*pairs[0])
-
-
-def make_address(name: str, addr: str) -> Address | None:
-    """An Address with a header-safe display name, or None for an unusable address."""
-    if not addr or _CONTROL.search(addr) or not addr.isascii():
-        return None
-    try:
-        address = Address(display_name=" ".join(_CONTROL.sub(" ", name or "").split()), addr_spec=addr.strip())
-    except (ValueError, IndexError):
-        return None
-    return address if address.username and address.domain else None
-
-
 def _optional_sender(env: Mapping[str, str], report: Callable[[str], None]) -> Address:
     sender = parse_sender(env.get("MATCHGUIDE_SMTP_FROM", ""))
     if sender is None:
@@ -285,7 +193,7 @@ def site_url_from(env: Mapping[str, str]) -> str | None:
     if not value:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("https", "http") or not parts.netloc or _CONTROL.search(value) or re.search(r"[\s\"'<>]", value):
+    if parts.scheme not in ("https", "http") or not parts.netloc or CONTROL.search(value) or re.search(r"[\s\"'<>]", value):
         raise DeliveryError(Problem("environment", None, "MATCHGUIDE_SITE_URL",
                                     "expected the published site's address, e.g. https://advisor.github.io/repo/"))
     return value if value.endswith("/") else value + "/"
@@ -327,8 +235,9 @@ class Templates:
     def __init__(self, theme_dir: Path):
         self.folder = theme_dir / "email"
         loader = jinja2.FileSystemLoader(self.folder)
-        plain = SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=False)
-        html = SandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True)
+        common = {"loader": loader, "undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
+        plain = SandboxedEnvironment(autoescape=False, **common)
+        html = SandboxedEnvironment(autoescape=True, **common)
         self.templates = {}
         for name, env in zip(self.NAMES, (plain, plain, html)):
             try:
@@ -349,7 +258,7 @@ class Templates:
                 line = next((n for frame, n in traceback.walk_tb(exc.__traceback__)
                              if frame.f_code.co_filename == template.filename), None)
                 raise InputError(Problem(str(self.folder / name), line, None, str(exc))) from None
-        subject = " ".join(_CONTROL.sub(" ", out[0]).split())
+        subject = " ".join(CONTROL.sub(" ", out[0]).split())
         if not subject:
             raise InputError(Problem(str(self.folder / "subject.txt"), None, None, "renders an empty subject"))
         return subject, out[1], out[2]
@@ -423,6 +332,8 @@ def _plan(drafts: list[Draft], history: History, options: EmailOptions, result: 
             due.append(draft)
             continue
         {SKIP: result.skipped, CHANGED: result.changed, UNKNOWN: result.unknown}[decision].append(draft.id)
+        if decision != SKIP:
+            result.details[draft.id] = why
         report(f"{draft.id}: {why}")
     if options.limit is not None and len(due) > options.limit:
         result.remaining += [d.id for d in due[options.limit:]]
@@ -489,154 +400,12 @@ def _write_failures(path: Path, result: EmailResult, recipients: Mapping[str, st
         + [("failed", i) for i in result.failed]
     doc = {"at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
            "stopped": result.stopped,
-           "failures": [{"id": i, "state": s, "email": recipients.get(i)} for s, i in reasons]
+           "failures": [{"id": i, "state": s, "email": recipients.get(i), "detail": result.details.get(i)}
+                        for s, i in reasons]
            + [{"id": None, "state": "not ready", "problem": str(p)} for p in result.problems],
            "remaining": result.remaining}
     _atomic_write(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
-
-
-# --- SMTP -------------------------------------------------------------------
-
-class _Fatal(Exception):
-    """The server cannot be used at all (login, TLS, certificate): stop before sending."""
-
-
-class _Retry(Exception):
-    """Not delivered, worth another try; `reconnect` when the connection is gone."""
-
-    def __init__(self, detail: str, reconnect: bool):
-        super().__init__(detail)
-        self.reconnect = reconnect
-
-
-class _Refused(Exception):
-    """The server refused the recipient (5xx on RCPT)."""
-
-
-class _Rejected(Exception):
-    """A permanent (5xx) answer to MAIL or DATA: not delivered."""
-
-
-class _Unknown(Exception):
-    """The message was transmitted but no answer came: it may have been delivered."""
-
-
-class _Stop(Exception):
-    """The run cannot go on (server gone, login refused); what is left waits for the next run."""
-
-
-class _Session:
-    """One logged-in SMTP connection, reopened after a drop."""
-
-    def __init__(self, config: SmtpConfig):
-        self.config = config
-        self.smtp: smtplib.SMTP | None = None
-
-    def open(self) -> None:
-        """Connect, secure and log in, or raise _Fatal / _Retry."""
-        if self.smtp is not None:
-            return
-        c = self.config
-        try:
-            context = ssl.create_default_context()
-            if c.cafile:
-                context.load_verify_locations(cafile=str(c.cafile))
-            if c.security == "tls":
-                smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
-            else:
-                smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
-            try:
-                smtp.ehlo()
-                if c.security == "starttls":
-                    smtp.starttls(context=context)
-                    smtp.ehlo()
-                if c.user:
-                    smtp.login(c.user, c.password or "")
-            except BaseException:
-                smtp.close()
-                raise
-        except smtplib.SMTPAuthenticationError as exc:
-            raise _Fatal(f"login as {c.user!r} refused: {_reply(exc)}; check MATCHGUIDE_SMTP_USER and "
-                         "MATCHGUIDE_SMTP_PASSWORD") from None
-        except ssl.SSLCertVerificationError as exc:
-            raise _Fatal(f"the server's certificate is not trusted ({exc.verify_message}); if it uses a private CA, "
-                         "set MATCHGUIDE_SMTP_CAFILE to that CA's certificate") from None
-        except ssl.SSLError as exc:
-            raise _Fatal(f"TLS failed ({exc.reason or exc}); check MATCHGUIDE_SMTP_SECURITY and MATCHGUIDE_SMTP_PORT") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise _Fatal(f"the server does not support what we need ({exc}); check MATCHGUIDE_SMTP_SECURITY") from None
-        except smtplib.SMTPResponseException as exc:
-            if exc.smtp_code >= 500:
-                raise _Fatal(f"the server refused the session: {_reply(exc)}") from None
-            raise _Retry(f"server busy: {_reply(exc)}", reconnect=True) from None
-        except OSError as exc:  # refused, reset, timed out, disconnected
-            raise _Retry(f"cannot reach {c.host}:{c.port}: {exc.strerror or exc or type(exc).__name__}", reconnect=True) from None
-        self.smtp = smtp
-
-    def close(self) -> None:
-        """Say goodbye if the server still listens; forget the connection either way."""
-        smtp, self.smtp = self.smtp, None
-        if smtp is not None:
-            try:
-                smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                smtp.close()
-
-    def reset(self) -> None:
-        """Abandon a failed transaction (RSET), or drop the connection if that fails."""
-        if self.smtp is not None:
-            try:
-                if self.smtp.rset()[0] == 250:
-                    return
-            except (OSError, smtplib.SMTPException):
-                pass
-            self.smtp.close()
-            self.smtp = None
-
-    def transaction(self, sender: str, recipient: str, payload: bytes) -> str:
-        """MAIL, RCPT, DATA for one message; returns the server's acceptance."""
-        smtp = self.smtp
-        assert smtp is not None
-        try:
-            _expect(*smtp.mail(sender), "MAIL FROM")
-            code, reply = smtp.rcpt(recipient)
-            if code >= 500:
-                raise _Refused(f"{code} {_text(reply)}")
-            _expect(code, reply, "RCPT TO", ok=(250, 251))
-            _expect(*smtp.docmd("DATA"), "DATA", ok=(354,))
-            smtp.send(payload)  # an incomplete send never carries the final ".": not delivered
-        except (OSError, smtplib.SMTPException) as exc:
-            raise _Retry(f"connection lost ({exc or type(exc).__name__})", reconnect=True) from None
-        try:
-            code, reply = smtp.getreply()
-        except (OSError, smtplib.SMTPException) as exc:
-            raise _Unknown(f"no answer after the message was transmitted ({exc or type(exc).__name__})") from None
-        _expect(code, reply, "end of DATA")
-        return f"{code} {_text(reply)}"
-
-
-def _expect(code: int, reply: bytes, step: str, ok: tuple[int, ...] = (250,)) -> None:
-    if code in ok:
-        return
-    detail = f"{step}: {code} {_text(reply)}"
-    if 400 <= code < 500 or code == -1:
-        raise _Retry(detail, reconnect=code in (421, -1))
-    raise _Rejected(detail)
-
-
-def _text(reply: bytes | str) -> str:
-    return (reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)).replace("\n", " ")
-
-
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    return f"{exc.smtp_code} {_text(exc.smtp_error)}"
-
-
-def _payload(msg: EmailMessage) -> bytes:
-    """The DATA bytes: CRLF lines, leading dots doubled, the final '.' line."""
-    data = re.sub(rb"(?m)^\.", b"..", msg.as_bytes(policy=_WIRE))
-    return (data if data.endswith(b"\r\n") else data + b"\r\n") + b".\r\n"
 
 
 def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: EmailOptions,
@@ -644,87 +413,35 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
     if not due:
         report("nothing to send")
         return
-    session = _Session(config)
-    try:
-        _with_retries(session.open, options, report, "connect")
-    except (_Fatal, _Retry) as exc:
-        raise DeliveryError(Problem(f"{config.host}:{config.port}", None, None, f"{exc}; nothing was sent")) from None
-    report(f"connected to {config.host}:{config.port} ({config.security}); sending {len(due)} message(s)")
-    interval, last = 60.0 / options.rate_per_minute, None
-    try:
+    with Mailer(config, max_retries=options.max_retries, backoff_seconds=options.backoff_seconds,
+                report=report) as mailer:
+        mailer.connect()  # a bad login or certificate stops the run here, before any message
+        report(f"connected to {config.host}:{config.port} ({config.security}); sending {len(due)} message(s)")
+        interval, last = 60.0 / options.rate_per_minute, None
         for index, draft in enumerate(due):
             if last is not None:
                 time.sleep(max(0.0, interval - (time.monotonic() - last)))
             last = time.monotonic()
             try:
-                outcome = _deliver_one(draft, session, config, ledger, options, report)
-            except _Stop as exc:
+                payload = dot_stuffed(build_message(draft, config.sender, _read_pdf(draft)).as_bytes(policy=_WIRE))
+            except DeliveryError as exc:
                 result.failed.append(draft.id)
-                result.stopped = str(exc)
+                result.details[draft.id] = str(exc)
+                report(f"{draft.id}: failed: {exc}")
+                continue
+
+            def journal(state: str, detail: str | None, draft: Draft = draft) -> None:
+                ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail)
+
+            try:
+                state, detail = mailer.deliver(draft.to.addr_spec, payload, journal)
+            except SendingStopped as exc:
+                result.failed.append(draft.id)
+                result.details[draft.id] = result.stopped = str(exc)
                 result.remaining += [d.id for d in due[index + 1:]]
-                report(f"stopping: {exc}")
-                break
-            getattr(result, outcome).append(draft.id)
-    finally:
-        session.close()
-
-
-def _deliver_one(draft: Draft, session: _Session, config: SmtpConfig, ledger: Ledger,
-                 options: EmailOptions, report: Callable[[str], None]) -> str:
-    """Deliver one message with retries: sent, refused, failed or unknown; _Stop when the run cannot go on."""
-    try:
-        payload = _payload(build_message(draft, config.sender, _read_pdf(draft)))
-    except DeliveryError as exc:
-        report(f"{draft.id}: failed: {exc}")
-        return "failed"
-    record = (draft.id, draft.pdf_sha256, draft.message_id)
-
-    def attempt() -> str:
-        session.open()
-        ledger.append(*record, "sending")  # durable before the server sees anything
-        try:
-            return session.transaction(config.sender.addr_spec, draft.to.addr_spec, payload)
-        except _Retry as exc:
-            ledger.append(*record, "failed", str(exc))
-            session.close() if exc.reconnect else session.reset()
-            raise
-
-    try:
-        reply = _with_retries(attempt, options, report, draft.id)
-    except _Refused as exc:
-        ledger.append(*record, "refused", str(exc))
-        session.reset()
-        report(f"{draft.id}: refused by the server: {exc}")
-        return "refused"
-    except _Rejected as exc:
-        ledger.append(*record, "failed", str(exc))
-        session.reset()
-        report(f"{draft.id}: failed: {exc}")
-        return "failed"
-    except _Unknown as exc:
-        session.close()
-        report(f"{draft.id}: outcome unknown: {exc}; it will not be re-sent without --retry-unknown")
-        return "unknown"
-    except _Retry as exc:
-        report(f"{draft.id}: failed after {options.max_retries} retries: {exc}")
-        if exc.reconnect:
-            raise _Stop(f"the server stopped answering ({exc})") from None
-        return "failed"
-    except _Fatal as exc:
-        raise _Stop(str(exc)) from None
-    ledger.append(*record, "sent", reply)
-    report(f"{draft.id}: sent to {draft.to.addr_spec}")
-    return "sent"
-
-
-def _with_retries(action: Callable[[], str | None], options: EmailOptions, report: Callable[[str], None], what: str):
-    """Run action, retrying _Retry with exponential backoff (bounded by options.max_retries)."""
-    for retry in range(options.max_retries + 1):
-        try:
-            return action()
-        except _Retry as exc:
-            if retry == options.max_retries:
-                raise
-            delay = min(options.backoff_seconds * 2 ** retry, 60.0)
-            report(f"{what}: {exc}; retrying in {delay:g} s")
-            time.sleep(delay)
+                report(f"{draft.id}: not sent; stopping: {exc}")
+                return
+            getattr(result, state).append(draft.id)
+            if state != "sent":
+                result.details[draft.id] = detail
+            report(f"{draft.id}: {state}" + (f" to {draft.to.addr_spec}" if state == "sent" else f": {detail}"))

@@ -134,7 +134,7 @@ def _attachment_links(document_html: weasyprint.HTML) -> list[str]:
 
 def _set_metadata(metadata: object, *, title: str, author: str | None, created: date, lang: str) -> None:
     # Only what we set, from the build date, never the clock: identical input gives identical bytes.
-    stamp = created.isoformat()
+    stamp = f"{created.isoformat()}T00:00:00Z"
     metadata.title = title
     metadata.authors = [author or "matchguide"]
     metadata.created = stamp

@@ -5,9 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import yaml
 
+from generator import yamlstrict
 from generator.errors import InputError
 from generator.yamlstrict import Document, format_path, load, parse, split_front_matter
+
+
+@pytest.fixture(autouse=True, params=["libyaml", "pure-python"])
+def loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test with the C loader and with PyYAML's pure-Python fallback."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlstrict, "_LOADER", yaml.SafeLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML was built without libyaml")
 
 
 def problems(text: str | bytes, **kwargs) -> list[str]:
@@ -71,17 +82,17 @@ def test_base_60_numbers_are_errors(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["0x1F", "0o17", "0b101", "-0xff"])
 def test_other_bases_are_errors(value: str) -> None:
-    assert "not a decimal number" in only_problem(f"n: {value}\n")
+    assert "not a decimal number" in only_problem(f"num: {value}\n")
 
 
 @pytest.mark.parametrize("value", [".inf", "-.inf", "+.INF", ".Inf", ".nan", ".NaN", ".NAN"])
 def test_infinity_and_nan_are_errors(value: str) -> None:
-    assert "not a finite number" in only_problem(f"n: {value}\n")
+    assert "not a finite number" in only_problem(f"num: {value}\n")
 
 
 @pytest.mark.parametrize("value", ["1e999", "-1e400", "9" * 150])
 def test_numbers_too_large_are_errors(value: str) -> None:
-    assert "too large" in only_problem(f"n: {value}\n")
+    assert "too large" in only_problem(f"num: {value}\n")
 
 
 @pytest.mark.parametrize("value", ["2027-05-20 10:00:00", "2027-05-20T10:00:00Z", "2027-05-20t10:00:00.5+02:00", "2027-5-2 9:30"])
@@ -165,13 +176,17 @@ def test_every_problem_of_a_document_is_reported() -> None:
 def test_depth_limit() -> None:
     nested = "a: " + "[" * 32 + "]" * 32 + "\n"  # the root mapping plus 32 lists = 33 levels
     assert "nesting is deeper than 32 levels" in only_problem(nested)
-    assert load("a: " + "[" * 31 + "]" * 31 + "\n", "t.yaml").data["a"] == [[[[]]]] or True
+    deepest = load("a: " + "[" * 31 + "]" * 31 + "\n", "t.yaml").data["a"]
+    for _ in range(30):
+        assert isinstance(deepest, list) and len(deepest) == 1
+        deepest = deepest[0]
+    assert deepest == []
     assert only_problem("a: [[[]]]\n", max_depth=3).endswith("nesting is deeper than 3 levels")
     load("a: [[]]\n", "t.yaml", max_depth=3)
 
 
 def test_very_deep_nesting_is_an_input_error_not_a_crash() -> None:
-    assert "nesting is deeper" in only_problem("[" * 100_000 + "]" * 100_000)
+    assert "nesting" in only_problem("[" * 100_000 + "]" * 100_000)  # libyaml may stop it before we do
     assert "nesting is deeper" in only_problem("a:\n" + "".join("  " * i + "- \n" for i in range(1, 60)))
 
 
