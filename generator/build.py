@@ -224,9 +224,10 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
                     created=inputs.as_of.isoformat(),
                 ))
         except MatchguideError as exc:
-            result.problems.extend(exc.problems)
             for p in exc.problems:
-                reporter.event("problem", problem=p)
+                located = Problem(p.source, p.line, p.field, f"{p.message} (in the guide of {profile.source})")
+                result.problems.append(located)
+                reporter.event("problem", problem=located)
             continue
         result.entries.append(record)
         result.rebuilt.append(profile.id)

@@ -27,6 +27,12 @@ EVENT_COLOURS = {
     "eras": ACCENT,
     "match_day": "#23672a",
 }
+EVENTS = (  # key in facts['dates'], label on the chart, words for the text alternative
+    ("exam", "Exam", "Step 2 CK exam"),
+    ("score_release", "Score", "Expected score release"),
+    ("eras", "ERAS", "ERAS opens"),
+    ("match_day", "Match Day", "Match Day"),
+)
 CHAR_WIDTH = 0.62  # of the font size: a generous average for DejaVu Sans
 
 
@@ -56,16 +62,20 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
     for b, start, end in segments:
         mine = b.get("id") == band.get("id")
         x0, x1 = x(start), x(end)
+        parts.append(f'<g class="band{" current" if mine else ""}" data-band="{escape(b.get("id", ""))}">')
         parts.append(_rect(x0, bar_top, x1 - x0, bar_h, ACCENT if mine else BAND_FILL, stroke="#ffffff"))
         lx, label, fitted = _band_label(str(b.get("label", "")), x0, x1, avoid, size)
         if label:
             parts.append(_text(lx, bar_top + bar_h / 2 + fitted * 0.36, label, size=fitted,
                                fill="#ffffff" if mine else MUTED, weight="bold" if mine else None))
+        parts.append("</g>")
 
     axis_y = bar_top + bar_h
+    parts.append('<g class="ticks">')
     for value in range(lo, hi + 1, 10):
         parts.append(_line(x(value), axis_y, x(value), axis_y + 6, RULE))
         parts.append(_text(x(value), axis_y + 20, str(value), size=13, fill=MUTED))
+    parts.append("</g>")
 
     marker_label = None
     if score is not None:
@@ -77,21 +87,25 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
             marker_label = f"You: {score}"
         mx = x(score)
         dash = "4 3" if band.get("projected") else None
+        parts.append('<g class="marker">')
         parts.append(_line(mx, 28, mx, axis_y + 4, INK, width=2.5, dash=dash))
         parts.append(f'<polygon points="{mx - 7:.1f},23 {mx + 7:.1f},23 {mx:.1f},33" fill="{INK}"/>')
         parts.append(_text_clamped(mx, 17, marker_label, size=15, width=width, weight="bold"))
+        parts.append("</g>")
     else:
         note = "Failed attempt: score not given" if failed else "No score yet"
         parts.append(_text(width / 2, 20, note, size=15, fill=MUTED, weight="bold"))
 
     if passing is not None and lo <= passing <= hi:
         px = x(passing)
+        parts.append('<g class="passing">')
         # Above and below the bar only, so it never crosses a band name.
         parts.append(_line(px, bar_top - 8, px, bar_top, "#a1251b", width=2))
         parts.append(_line(px, axis_y, px, axis_y + 8, "#a1251b", width=2))
         near_marker = score is not None and abs(px - x(score)) < 90
         label_y = axis_y + 40 if near_marker or score is None else 28
         parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=13, width=width, fill="#a1251b"))
+        parts.append("</g>")
 
     height = axis_y + 46
     summary = _scale_summary(facts, bands, marker_label)
@@ -124,7 +138,7 @@ def timeline(facts: dict) -> Markup:
         first = max(phase["start"], start)
         last = min(phase["end"] + timedelta(days=1), end)
         x0, x1 = x(first), x(last)
-        parts.append(f"<g><title>{escape(_phase_text(phase))}</title>")
+        parts.append(f'<g class="phase" data-phase="{escape(phase["id"])}"><title>{escape(_phase_text(phase))}</title>')
         parts.append(_rect(x0, bar_top, max(x1 - x0, 1.5), bar_h, PHASE_FILLS[i % 2], stroke="#ffffff"))
         # The name when it fits whole, else the phase number (the guide's plan table numbers them too).
         label, size = _fit(_phase_name(phase), x1 - x0 - 6, (13, 11.5), shorten=False)
@@ -149,19 +163,13 @@ def timeline(facts: dict) -> Markup:
         label_y = rows_top + row * 19
         colour = EVENT_COLOURS.get(key, INK)
         dash = "4 3" if key in ("score_release", "as_of") else None
+        parts.append(f'<g class="event" data-event="{key}">')
         parts.append(_line(ex, axis_y - 2, ex, label_y - 12, colour, width=2, dash=dash))
         parts.append(_text(tx, label_y, text, size=size, fill=colour, anchor=anchor, weight="bold"))
+        parts.append("</g>")
 
     height = rows_top + max(len(row_ends) - 1, 0) * 19 + 8
     return _svg("chart-timeline", width, height, _timeline_summary(facts, start, end), parts)
-
-
-EVENTS = (  # key in facts['dates'], label on the chart, words for the text alternative
-    ("exam", "Exam", "Step 2 CK exam"),
-    ("score_release", "Score", "Expected score release"),
-    ("eras", "ERAS", "ERAS opens"),
-    ("match_day", "Match Day", "Match Day"),
-)
 
 
 def _segments(bands: list[dict], lo: int, hi: int) -> list[tuple[dict, int, int]]:

@@ -28,7 +28,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from generator import manifest, yamlstrict
-from generator.errors import DeliveryError, InputError, MatchguideError, Problem
+from generator.errors import DeliveryError, InputError, Problem
 from generator.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.smtp import CONTROL, Mailer, SmtpConfig, SendingStopped, dot_stuffed, make_address, parse_sender, smtp_config
 from generator.writer import BuildLock
@@ -282,15 +282,19 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
         report(f"note: {applicant_id}: no guide in the manifest (not built?); skipped")
     if not site_url:
         report("note: MATCHGUIDE_SITE_URL is not set; the messages say the link will follow separately")
-    drafts = []
+    drafts, template_problems = [], set()
     for applicant_id in (dict.fromkeys(options.only) if options.only else sorted(entries, key=str)):
         entry = entries[applicant_id]
         try:
             drafts.append(_draft(entry, doc, options.out_dir, recipients, templates, sender, site_url))
-        except MatchguideError as exc:
+        except InputError as exc:  # the theme's fault, not this applicant's: nobody gets a message
+            template_problems.update(exc.problems)
+        except DeliveryError as exc:
             result.problems += exc.problems
             for p in exc.problems:
                 report(f"not ready: {p}")
+    if template_problems:
+        raise InputError(sorted(template_problems))
     return drafts
 
 

@@ -7,14 +7,17 @@ escaped for Markdown (and so for HTML), so profile text stays inert data.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 import traceback
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.container import container_plugin
@@ -26,6 +29,47 @@ from generator.select import Selection
 from generator.strategy import Strategy
 
 CONTAINERS = ("tip", "warning", "note")
+MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`
+MAX_EXPONENT = 64
+GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
+
+
+class LimitedSandbox(SandboxedEnvironment):
+    """The Jinja sandbox, plus bounds on `*` and `**` so a template cannot allocate or compute without end."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"exponent {right!r} is too large for a template")
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > MAX_SEQUENCE:
+                    raise SecurityError(f"a template may not build sequences longer than {MAX_SEQUENCE:,}")
+        return super().call_binop(context, operator, left, right)
+
+
+class TimeLimit(Exception):
+    """Rendering one guide took longer than its time limit."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Interrupt the block after `seconds` (main thread only; elsewhere no limit can be set)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeLimit(f"rendering took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^:\"'=$@%;,/?])")
 
 
@@ -99,15 +143,16 @@ class Renderer:
         self.site = {"generator": generator, "cycle": cycle, "as_of": as_of}
         self.md = make_markdown()
         self._md_cache: dict[str, Markup] = {}
-        self.body_env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
+        self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
-        self.theme_env = SandboxedEnvironment(loader=FileSystemLoader(str(theme.root)), autoescape=True,
+        self.theme_env = LimitedSandbox(loader=FileSystemLoader(str(theme.root)), autoescape=True,
                                               undefined=StrictUndefined)
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
         self._bodies: dict[str, Template] = {}
+        self._runaway: dict[str, Problem] = {}
         for item in content.items():
             try:
                 self._bodies[item.source] = self._compile(item)
@@ -134,10 +179,15 @@ class Renderer:
 
     def render_body(self, item: Item, facts: dict) -> Markup:
         """One item's body: Jinja over the facts, then Markdown (cached by the Jinja output)."""
+        if item.source in self._runaway:
+            raise InputError(self._runaway[item.source])
         try:
             text = self._bodies[item.source].render(facts)
         except Exception as exc:  # a template error is the author's, located in the content file
-            raise InputError(Problem(item.source, self._error_line(exc, item), "body", _describe(exc))) from None
+            problem = Problem(item.source, self._error_line(exc, item), "body", _describe(exc))
+            if isinstance(exc, TimeLimit):
+                self._runaway[item.source] = problem  # fail the next guides at once instead of waiting again
+            raise InputError(problem) from None
         html = self._md_cache.get(text)
         if html is None:
             html = self._md_cache[text] = Markup(self.md.render(text))
@@ -148,8 +198,16 @@ class Renderer:
         lines = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename == item.source]
         return item.body_line + lines[-1] - 1 if lines and lines[-1] else item.body_line
 
-    def render_guide(self, facts: dict, selection: Selection, page: Page) -> str:
-        """The full HTML page of one applicant's guide."""
+    def render_guide(self, facts: dict, selection: Selection, page: Page, *, time_limit: float = GUIDE_TIME_LIMIT) -> str:
+        """The full HTML page of one applicant's guide; a runaway template fails after `time_limit` seconds."""
+        try:
+            with deadline(time_limit):
+                return self._render_guide(facts, selection, page)
+        except TimeLimit as exc:
+            raise InputError(Problem(self.theme.root.as_posix(), None, None,
+                                     f"{exc}; a template in the content or theme runs without end")) from None
+
+    def _render_guide(self, facts: dict, selection: Selection, page: Page) -> str:
         guide = {
             "facts": facts,
             "layout": selection.layout.id,

@@ -21,6 +21,7 @@ _LOADER = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 
 MAX_BYTES = 256 * 1024
 MAX_DEPTH = 32
+MAX_PROBLEMS = 50
 
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _NULLS = {"", "~", "null", "Null", "NULL"}
@@ -202,8 +203,11 @@ class _Builder:
         self.bad: set[tuple] = set()
 
     def report(self, line: int, path: tuple | None, message: str) -> None:
-        """Record one problem; `path` None means no field applies."""
+        """Record one problem; `path` None means no field applies. Stop reading after MAX_PROBLEMS."""
         self.problems.append(Problem(self.source, line, format_path(path) if path else None, message))
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.problems.append(Problem(self.source, line, None, f"stopped reading after {MAX_PROBLEMS} problems"))
+            raise _Stop
 
     def feed(self, event: yaml.Event) -> None:
         """Consume one event."""

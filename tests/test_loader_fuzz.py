@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.errors import InputError
@@ -92,7 +92,9 @@ def load_or_input_error(text: str | bytes) -> Document | None:
         document = load(text, "fuzz.yaml")
     except InputError as error:
         assert error.problems and all(problem.source == "fuzz.yaml" for problem in error.problems)
+        event("rejected")
         return None
+    event("loaded")
     check_document(document)
     return document
 
@@ -208,5 +210,7 @@ def test_load_profile_never_crashes(data: dict, flow: bool | None, mutate: bool,
             )
         except InputError as error:
             assert error.problems and all(p.source == "profiles/aisha-rahman.yaml" for p in error.problems)
+            event("rejected")
             return
+    event("loaded")
     check_profile(profile)

@@ -173,6 +173,11 @@ def test_every_problem_of_a_document_is_reported() -> None:
     assert [message.split(":")[1] for message in found] == ["1", "2", "3", "4"]
 
 
+def test_problems_are_capped() -> None:
+    found = problems("{" + "a: 1, " * 1000 + "}\n")
+    assert len(found) == 51 and found[-1] == "t.yaml:1: stopped reading after 50 problems"
+
+
 def test_depth_limit() -> None:
     nested = "a: " + "[" * 32 + "]" * 32 + "\n"  # the root mapping plus 32 lists = 33 levels
     assert "nesting is deeper than 32 levels" in only_problem(nested)

@@ -1,0 +1,202 @@
+"""The inline SVG charts: marker placement, pending and projected scores, timeline contents."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, timedelta
+
+import pytest
+from markupsafe import Markup
+
+from generator import charts
+
+SVG = "{http://www.w3.org/2000/svg}"
+BANDS = [
+    {"id": "top", "label": "Top", "min": 250, "max": None},
+    {"id": "strong", "label": "Strong", "min": 240, "max": 249},
+    {"id": "solid", "label": "Solid", "min": 230, "max": 239},
+    {"id": "low", "label": "Low", "min": 220, "max": 229},
+    {"id": "very_low", "label": "Very low", "min": None, "max": 219},
+    {"id": "pending", "label": "Not yet known", "min": None, "max": None},
+]
+
+
+def band_for(score: int | None) -> dict:
+    if score is None:
+        return BANDS[-1]
+    return next(b for b in BANDS if b["min"] is None or score >= b["min"])
+
+
+def make_facts(*, score: int | None = 238, kind: str = "official", result: str = "pass",
+               as_of: date = date(2026, 11, 25), exam: date | None = date(2026, 8, 3),
+               release: date | None = None, phases: list[dict] | None = None) -> dict:
+    """The parts of the facts dict (docs/architecture.md) the charts read."""
+    band = band_for(score) if result != "fail" else BANDS[4]
+    return {
+        "name": "Test Applicant",
+        "basis": {"kind": kind, "score": score},
+        "band": {**{k: band[k] for k in ("id", "label", "min", "max")}, "projected": kind == "practice"},
+        "step2": {"result": result, "passing_standard": 218},
+        "dates": {"as_of": as_of, "eras": date(2027, 9, 1), "match_day": date(2028, 3, 17),
+                  "exam": exam, "score_release": release},
+        "plan": {"phases": phases or []},
+    }
+
+
+def plan(exam: date) -> list[dict]:
+    start = exam - timedelta(weeks=12)
+    spans = [("foundation", "Foundation and question bank start", 0, 4), ("intensification", "Intensification", 4, 8),
+             ("refinement", "Refinement and simulation", 8, 11), ("taper", "Taper and targeted review", 11, 12)]
+    return [{"id": pid, "title": title, "weeks": f"{a + 1}–{b}", "start": start + timedelta(weeks=a),
+             "end": start + timedelta(weeks=b, days=-1), "questions": "60 a day", "focus": "x"}
+            for pid, title, a, b in spans]
+
+
+def parse(svg: Markup) -> ET.Element:
+    assert isinstance(svg, Markup)
+    return ET.fromstring(str(svg))
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(f"{SVG}text")]
+
+
+def group(root: ET.Element, cls: str) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def tick_x(root: ET.Element, value: int) -> float:
+    (ticks,) = group(root, "ticks")
+    return next(float(t.get("x")) for t in ticks.iter(f"{SVG}text") if t.text == str(value))
+
+
+@pytest.mark.parametrize("score", [201, 219, 220, 226, 238, 249, 250, 268])
+def test_marker_lands_at_the_score(score):
+    root = parse(charts.score_scale(make_facts(score=score), BANDS))
+    (marker,) = group(root, "marker")
+    line = marker.find(f"{SVG}line")
+    x = float(line.get("x1"))
+    low = score // 10 * 10
+    expected = tick_x(root, low) + (score - low) / 10 * (tick_x(root, low + 10) - tick_x(root, low))
+    assert x == pytest.approx(expected, abs=0.2)
+    (current,) = group(root, "current")
+    assert current.get("data-band") == band_for(score)["id"]
+    rect = current.find(f"{SVG}rect")
+    assert float(rect.get("x")) <= x <= float(rect.get("x")) + float(rect.get("width"))
+    assert f"You: {score}" in texts(root)
+
+
+def test_score_outside_the_usual_range_widens_the_scale():
+    root = parse(charts.score_scale(make_facts(score=182, result="fail"), BANDS))
+    assert "180" in texts(root)
+    x = float(group(root, "marker")[0].find(f"{SVG}line").get("x1"))
+    assert x == pytest.approx(tick_x(root, 180) + 0.2 * (tick_x(root, 190) - tick_x(root, 180)), abs=0.2)
+    assert "Failed: 182" in texts(root)
+
+
+def test_pending_has_no_marker_and_says_so():
+    root = parse(charts.score_scale(make_facts(score=None, kind="none", result="pending", exam=None), BANDS))
+    assert group(root, "marker") == []
+    assert group(root, "current") == []
+    assert "No score yet" in texts(root)
+    assert not any(t.startswith(("You:", "Projected:")) for t in texts(root))
+
+
+def test_projected_score_is_labelled_projected():
+    root = parse(charts.score_scale(make_facts(score=226, kind="practice", result="pending"), BANDS))
+    assert "Projected: 226" in texts(root)
+    assert "You: 226" not in texts(root)
+    assert group(root, "marker")[0].find(f"{SVG}line").get("stroke-dasharray")
+
+
+def test_failed_step2_marks_its_score_or_says_it_is_unknown():
+    root = parse(charts.score_scale(make_facts(score=209, result="fail"), BANDS))
+    assert "Failed: 209" in texts(root)
+    assert group(root, "current")[0].get("data-band") == "very_low"
+    root = parse(charts.score_scale(make_facts(score=None, result="fail"), BANDS))
+    assert group(root, "marker") == []
+    assert "Failed attempt: score not given" in texts(root)
+
+
+def test_every_band_and_the_passing_standard_appear():
+    root = parse(charts.score_scale(make_facts(score=238), BANDS))
+    assert [g.get("data-band") for g in group(root, "band")] == ["top", "strong", "solid", "low", "very_low"]
+    assert "Pass: 218" in texts(root)
+    title = root.find(f"{SVG}title").text
+    assert "Low 220 to 229" in title and "You: 238, in the Solid band" in title
+    assert root.get("role") == "img" and root.get("aria-labelledby") == "chart-score-title"
+
+
+def test_text_is_escaped():
+    bands = [dict(b) for b in BANDS]
+    bands[2]["label"] = "<script>alert(1)</script> & co"
+    facts = make_facts(score=235)
+    facts["band"]["label"] = bands[2]["label"]
+    svg = str(charts.score_scale(facts, bands))
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg
+    parse(Markup(svg))
+
+
+def timeline_facts() -> dict:
+    exam = date(2027, 5, 20)
+    return make_facts(score=226, kind="practice", result="pending", exam=exam,
+                      release=exam + timedelta(days=28), phases=plan(exam))
+
+
+def test_timeline_shows_every_phase_and_date():
+    facts = timeline_facts()
+    root = parse(charts.timeline(facts))
+    assert [g.get("data-phase") for g in group(root, "phase")] == ["foundation", "intensification", "refinement", "taper"]
+    for g, phase in zip(group(root, "phase"), facts["plan"]["phases"]):
+        assert phase["title"] in g.find(f"{SVG}title").text
+    events = {g.get("data-event"): g.find(f"{SVG}text").text for g in group(root, "event")}
+    assert events == {"as_of": "As of 25 Nov", "exam": "Exam 20 May", "score_release": "Score 17 Jun",
+                      "eras": "ERAS 1 Sep", "match_day": "Match Day 17 Mar"}
+    xs = {g.get("data-event"): float(g.find(f"{SVG}line").get("x1")) for g in group(root, "event")}
+    assert xs["as_of"] < xs["exam"] < xs["score_release"] < xs["eras"] < xs["match_day"]
+    # The exam is the day after the last phase ends.
+    taper = group(root, "phase")[-1].find(f"{SVG}rect")
+    assert float(taper.get("x")) + float(taper.get("width")) == pytest.approx(xs["exam"], abs=0.3)
+
+
+def test_close_dates_get_labels_in_different_rows():
+    root = parse(charts.timeline(timeline_facts()))
+    y = {g.get("data-event"): float(g.find(f"{SVG}text").get("y")) for g in group(root, "event")}
+    assert y["exam"] != y["score_release"]  # 28 days apart on a 16-month line
+    for g in group(root, "event"):
+        text = g.find(f"{SVG}text")
+        assert 0 <= float(text.get("x")) <= float(root.get("viewBox").split()[2])
+
+
+def test_timeline_omits_past_dates_and_clips_phases():
+    facts = timeline_facts()
+    facts["dates"]["as_of"] = date(2027, 3, 1)   # mid-plan: the first phase began earlier
+    facts["dates"]["eras"] = date(2027, 9, 1)
+    root = parse(charts.timeline(facts))
+    first = group(root, "phase")[0].find(f"{SVG}rect")
+    as_of_x = float(next(g for g in group(root, "event") if g.get("data-event") == "as_of").find(f"{SVG}line").get("x1"))
+    assert float(first.get("x")) == pytest.approx(as_of_x, abs=0.2)
+
+    past = make_facts(score=238, exam=date(2026, 8, 3))   # exam already taken
+    root = parse(charts.timeline(past))
+    assert "exam" not in {g.get("data-event") for g in group(root, "event")}
+    assert "Step 2 CK exam: 3 Aug 2026 (outside this timeline)" in root.find(f"{SVG}title").text
+    assert group(root, "phase") == []
+
+
+def test_timeline_survives_a_build_date_after_match_day():
+    facts = make_facts(as_of=date(2028, 4, 1), exam=None)
+    root = parse(charts.timeline(facts))
+    assert {g.get("data-event") for g in group(root, "event")} == {"as_of"}
+
+
+def test_charts_are_deterministic_and_use_plain_svg():
+    facts = timeline_facts()
+    assert charts.timeline(facts) == charts.timeline(timeline_facts())
+    assert charts.score_scale(facts, BANDS) == charts.score_scale(timeline_facts(), BANDS)
+    allowed = {"svg", "title", "g", "rect", "line", "polygon", "text"}
+    for svg in (charts.timeline(facts), charts.score_scale(facts, BANDS)):
+        root = parse(svg)
+        assert {el.tag.removeprefix(SVG) for el in root.iter()} <= allowed
+        assert "var(" not in svg and "style=" not in svg
