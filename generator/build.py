@@ -145,6 +145,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     with BuildLock(options.out):
         inputs = load_inputs(options)
         profiles, problems = load_cohort(options, inputs)
+        reporter.event("start", guides=len(profiles), pdf=options.pdf)
         result.problems += problems
         for p in problems:
             reporter.event("problem", problem=p)

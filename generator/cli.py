@@ -10,28 +10,8 @@ from typing import Any, Sequence
 
 from generator import GENERATOR
 from generator.errors import MatchguideError
-from generator.report import Reporter
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_FATAL = 0, 1, 2
-
-
-class ConsoleReporter(Reporter):
-    """Shows build events on stderr: problems as they are found, a progress line per guide."""
-
-    def __init__(self, stream: Any = None, quiet: bool = False):
-        self.stream = stream or sys.stderr
-        self.quiet = quiet
-        self.count = 0
-
-    def event(self, kind: str, **data: Any) -> None:
-        if kind == "problem":
-            print(f"error: {data['problem']}", file=self.stream)
-        elif kind in ("guide", "kept") and not self.quiet:
-            self.count += 1
-            verb = "built" if kind == "guide" else "unchanged"
-            print(f"  [{self.count}] {data['id']}: {verb}", file=self.stream)
-        elif kind == "pdf" and not self.quiet:
-            print(f"  pdf {data['id']}: {data['pages']} pages", file=self.stream)
 
 
 def _date(text: str) -> date:
@@ -84,6 +64,23 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
+                       description="Build the HTML guides, serve them on this computer and rebuild when content/, "
+                                   "the theme or profiles/ change; open pages reload by themselves. The files "
+                                   "written stay script-free: the reload script is added only while serving.",
+                       epilog="example: matchguide serve --as-of 2026-11-25 --port 8000  (then open the printed "
+                              "address; /__matchguide/ lists the guides)")
+    _common(p)
+    p.add_argument("--out", type=Path, default=Path(".matchguide/preview"), metavar="DIR",
+                   help="preview folder (default: .matchguide/preview, so a preview never replaces output/)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this computer only; guides are personal)")
+    p.add_argument("--pdf", action="store_true", help="also build the PDFs on every rebuild (slower)")
+    p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
+    p.add_argument("--quiet", action="store_true", help="print only problems and one line per rebuild")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -92,19 +89,44 @@ def _options(args: argparse.Namespace) -> Any:
 
     return BuildOptions(
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
-        only=args.only, pdf=not getattr(args, "no_pdf", False), as_of=args.as_of, cycle=args.cycle,
+        only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
     )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     """`matchguide build`."""
+    from generator import manifest
     from generator.build import build
+    from generator.progress import ConsoleProgress, summary_table
 
-    result = build(_options(args), ConsoleReporter(quiet=args.quiet))
+    console = ConsoleProgress(sys.stderr, quiet=args.quiet)
+    try:
+        result = build(_options(args), console)
+    finally:
+        console.close()
+    doc = manifest.read(result.manifest_path.parent) if result.manifest_path else None
+    if doc and doc["profiles"] and not args.quiet:
+        statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
+        print(summary_table(doc, statuses))
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
     return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`matchguide serve`."""
+    from generator.progress import ConsoleProgress
+    from generator.serve import serve
+
+    console = ConsoleProgress(sys.stderr, quiet=args.quiet)
+    try:
+        serve(_options(args), host=args.host, port=args.port, reporter=console)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a preview ends; serve() has already shut the server down
+    finally:
+        console.close()
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -294,7 +294,7 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
             for p in exc.problems:
                 report(f"not ready: {p}")
     if template_problems:
-        raise InputError(sorted(template_problems))
+        raise InputError(sorted(template_problems, key=str))
     return drafts
 
 

@@ -35,9 +35,9 @@ _EMAIL = re.compile(
     r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
 )
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # notes may hold tabs and line breaks
-_NUMERIC_TEXT = re.compile(r"\s*[-+]?[0-9]+(?:\.[0-9]+)?\s*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # also bidi overrides
+_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # notes may hold tabs and line breaks
+_QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
 _BAD = object()  # a value that was reported as a problem
 
 
@@ -185,7 +185,8 @@ def _explain_visa(problem: Problem) -> Problem:
     if problem.field != "visa" or "is ambiguous in YAML" not in problem.message:
         return problem
     word = problem.message.split("'")[1]
-    return Problem(problem.source, problem.line, problem.field, f"'{word}' is ambiguous in YAML; write 'none' or quote it")
+    advice = "write 'none' or quote it" if word.lower() in ("no", "n", "off") else f"write one of {', '.join(VISAS)}"
+    return Problem(problem.source, problem.line, problem.field, f"'{word}' is ambiguous in YAML; {advice}")
 
 
 def _read_profile(
@@ -220,26 +221,24 @@ def _read_profile(
         "advisor": r.value(data, root, "advisor", _text(NAME_MAX)),
         "notes": r.value(data, root, "notes", _text(NOTES_MAX, multiline=True)),
     }
-    if r.problems or any(value is _BAD for value in values.values()):
+    if r.problems or _any_bad(*values.values()):
         return None
     values["in_medical_school"] = bool(values["in_medical_school"])
     return Profile(id=ident, cycle=cycle_used, source=r.document.source, digest=digest, lines=r.document.lines, **values)
 
 
-def _read_step1(r: _Reader, data: Any) -> Step1 | None:
-    if data is None or data is _BAD or r.fields(data, ("step1",), STEP1_FIELDS) is None:
-        return _BAD
+def _read_step1(r: _Reader, data: Any) -> Step1 | object:
     path = ("step1",)
+    if data is None or data is _BAD or r.fields(data, path, STEP1_FIELDS) is None:
+        return _BAD
     result = r.value(data, path, "result", _choice(RESULTS), required=True)
     attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS), required=True)
     score = r.value(data, path, "score", _integer(*SCORE_RANGE))
     _check_attempts(r, path, result, attempts)
-    if _BAD in (result, attempts, score):
-        return _BAD
-    return Step1(result, attempts, score)
+    return _BAD if _any_bad(result, attempts, score) else Step1(result, attempts, score)
 
 
-def _read_step2(r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date) -> Step2 | None:
+def _read_step2(r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date) -> Step2 | object | None:
     """Step 2 CK; `attempts` defaults to 1 for pass/fail (the attempt that gave the result) and 0 for pending."""
     if data is None:
         return None
@@ -262,7 +261,7 @@ def _read_step2(r: _Reader, data: Any, passing_standard: Callable[[dt.date], int
             r.report(path + ("score",), f"{score} is below the passing standard of {standard} in force on {on}, but result is pass")
         elif result == "fail" and score >= standard:
             r.report(path + ("score",), f"{score} meets the passing standard of {standard} in force on {on}, but result is fail")
-    if any(value is _BAD for value in (result, score, attempts, exam_date, practice, qbank)):
+    if _any_bad(result, score, attempts, exam_date, practice, qbank):
         return _BAD
     if attempts is None:
         attempts = 0 if result == "pending" else 1
@@ -283,11 +282,15 @@ def _read_practice(r: _Reader, items: Any, path: tuple) -> tuple[Practice, ...] 
         date = r.value(item, where, "date", _date, required=True)
         score = r.value(item, where, "score", _integer(*SCORE_RANGE), required=True)
         name = r.value(item, where, "name", _text(PRACTICE_NAME_MAX))
-        if _BAD in (date, score, name):
+        if _any_bad(date, score, name):
             bad = True
         else:
             exams.append(Practice(date, score, name))
     return _BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
+
+
+def _any_bad(*values: Any) -> bool:
+    return any(value is _BAD for value in values)
 
 
 def _check_attempts(r: _Reader, path: tuple, result: Any, attempts: Any) -> None:
@@ -359,30 +362,26 @@ def _show(value: Any) -> str:
 
 
 def _unquote_hint(value: Any) -> str:
-    return "; remove the quotes" if isinstance(value, str) and _NUMERIC_TEXT.fullmatch(value) else ""
+    return "; remove the quotes" if isinstance(value, str) and _QUOTED_VALUE.fullmatch(value) else ""
+
+
+def _accept(accepts: Callable[[Any], Any], expected: str) -> Callable[[Any], str | None]:
+    """A check: None when `accepts(value)`, else `expected ..., got ...`."""
+
+    def check(value: Any) -> str | None:
+        return None if accepts(value) else f"expected {expected}, got {_show(value)}{_unquote_hint(value)}"
+
+    return check
 
 
 def _integer(low: int, high: int | None) -> Callable[[Any], str | None]:
     expected = f"an integer from {low} to {high}" if high is not None else f"an integer of {low} or more"
-
-    def check(value: Any) -> str | None:
-        if isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high):
-            return None
-        return f"expected {expected}, got {_show(value)}{_unquote_hint(value)}"
-
-    return check
+    return _accept(lambda v: type(v) is int and low <= v and (high is None or v <= high), expected)
 
 
-def _number(low: float, high: float | None) -> Callable[[Any], str | None]:
+def _number(low: int, high: int | None) -> Callable[[Any], str | None]:
     expected = f"a number from {low} to {high}" if high is not None else f"a number of {low} or more"
-
-    def check(value: Any) -> str | None:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if low <= value and (high is None or value <= high):
-                return None
-        return f"expected {expected} (decimals allowed), got {_show(value)}{_unquote_hint(value)}"
-
-    return check
+    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected + " (decimals allowed)")
 
 
 def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
@@ -414,30 +413,9 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
     return check
 
 
-def _boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else f"expected true or false, got {_show(value)}"
-
-
-def _date(value: Any) -> str | None:
-    if isinstance(value, dt.date):
-        return None
-    hint = "; remove the quotes" if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else ""
-    return f"expected a date written as YYYY-MM-DD, got {_show(value)}{hint}"
-
-
-def _mapping(value: Any) -> str | None:
-    return None if isinstance(value, dict) else f"expected a mapping of fields (indented lines below it), got {_show(value)}"
-
-
-def _list(value: Any) -> str | None:
-    return None if isinstance(value, list) else f"expected a list of practice exams, got {_show(value)}"
-
-
-def _identifier(value: Any) -> str | None:
-    return None if isinstance(value, str) and _ID.fullmatch(value) else f"expected an id of {_ID_RULE}, got {_show(value)}"
-
-
-def _email(value: Any) -> str | None:
-    if isinstance(value, str) and _EMAIL.fullmatch(value):
-        return None
-    return f"expected an email address such as name@example.org, got {_show(value)}"
+_boolean = _accept(lambda v: isinstance(v, bool), "true or false")
+_date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD")
+_mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
+_list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
+_identifier = _accept(lambda v: isinstance(v, str) and _ID.fullmatch(v), f"an id of {_ID_RULE}")
+_email = _accept(lambda v: isinstance(v, str) and _EMAIL.fullmatch(v), "an email address such as name@example.org")

@@ -35,12 +35,22 @@ class ConsoleProgress(Reporter):
         self._last_draw = float("-inf")
         self.reset()
 
-    def reset(self, guides: int | None = None, pdf: bool = False) -> None:
-        """Start counting a new run of `guides` guides (None: unknown), with or without PDFs."""
-        self.total = guides
+    def reset(self, total: int | None = None, pdf: bool = False, label: str = "guides") -> None:
+        """Start counting a new run of `total` items (None: unknown), with or without PDFs."""
+        self.total = total
         self.pdf = pdf
-        self.built = self.kept = self.pdfs = self.failed = 0
+        self.label = label
+        self.done = self.built = self.pdfs = self.failed = 0
         self.current = ""
+
+    def advance(self, current: str, plain: str | None = None) -> None:
+        """One item done: redraw the bar on a terminal, else print `plain` (if any) as a line."""
+        self.done += 1
+        self.current = current
+        if self.tty:
+            self._draw()
+        elif plain is not None:
+            self.line(plain)
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -57,15 +67,18 @@ class ConsoleProgress(Reporter):
     def _on_guide(self, id: str, **data: Any) -> None:
         self.built += 1
         band = f" ({data['band']})" if data.get("band") else ""
-        self._step(id, f"{self._count(self.built + self.kept, self.total)} {id}: built{band}")
+        self.advance(id, f"{self._count(self.done + 1, self.total)} {id}: built{band}")
 
     def _on_kept(self, id: str, **_: Any) -> None:
-        self.kept += 1
-        self._step(id, f"{self._count(self.built + self.kept, self.total)} {id}: unchanged")
+        self.advance(id, f"{self._count(self.done + 1, self.total)} {id}: unchanged")
 
     def _on_pdf(self, id: str, pages: int | None = None, **_: Any) -> None:
         self.pdfs += 1
-        self._step(id, f"  pdf {self._count(self.pdfs, self.pdf_total)} {id}: {pages} pages")
+        self.current = id
+        if self.tty:
+            self._draw()
+        else:
+            self.line(f"  pdf {self._count(self.pdfs, self.pdf_total)} {id}: {pages} pages")
 
     def _on_problem(self, problem: Any, **_: Any) -> None:
         self.failed += 1
@@ -100,8 +113,7 @@ class ConsoleProgress(Reporter):
         """PDFs expected: one per guide built, known once every guide is written."""
         if not self.pdf:
             return 0
-        done_guides = self.built + self.kept
-        return self.built if self.total is not None and done_guides >= self.total else None
+        return self.built if self.total is not None and self.done >= self.total else None
 
     def line(self, text: str, *, always: bool = False) -> None:
         """Print a line of its own (above the bar on a terminal); quiet mode keeps only `always` lines."""
@@ -118,27 +130,19 @@ class ConsoleProgress(Reporter):
         """Leave the terminal on a fresh line."""
         self._end_bar()
 
-    def _step(self, current: str, plain: str) -> None:
-        self.current = current
-        if self.tty:
-            self._draw()
-        else:
-            self.line(plain)
-
     def _count(self, done: int, total: int | None) -> str:
         return f"[{done}/{total}]" if total is not None else f"[{done}]"
 
     def bar_text(self) -> str:
-        """The progress line as it is drawn: bar, guides done of total, PDFs done of total, current id."""
-        done_guides = self.built + self.kept
+        """The progress line as it is drawn: bar, items done of total, PDFs done of total, current id."""
         expected_pdfs = self.pdf_total
         if self.pdf and expected_pdfs is None:  # guides still running: each one left may need a PDF
-            expected_pdfs = self.built + max((self.total or 0) - done_guides, 0)
+            expected_pdfs = self.built + max((self.total or 0) - self.done, 0)
         total = (self.total or 0) + (expected_pdfs or 0)
-        fraction = (done_guides + self.pdfs) / total if total else 0.0
+        fraction = (self.done + self.pdfs) / total if total else 0.0
         filled = round(BAR_WIDTH * min(fraction, 1.0))
         parts = [f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}]",
-                 f"guides {done_guides}/{self.total if self.total is not None else '?'}"]
+                 f"{self.label} {self.done}/{self.total if self.total is not None else '?'}"]
         if self.pdf:
             parts.append(f"PDFs {self.pdfs}/{self.pdf_total if self.pdf_total is not None else '…'}")
         if self.failed:
@@ -172,18 +176,20 @@ class MessageProgress:
     def __init__(self, console: ConsoleProgress, ids: Iterable[str]):
         self.console = console
         self.ids = set(ids)
-        self.done: set[str] = set()
-        console.reset(len(self.ids))
+        self.seen: set[str] = set()
+        console.reset(len(self.ids), label="applicants")
 
     def __call__(self, message: str) -> None:
-        """Show one message of the email run; a line that starts with an applicant's id counts them done."""
-        match = _APPLICANT_LINE.match(message)
-        if match and match.group(1) in self.ids and "retrying in" not in message:
-            self.done.add(match.group(1))
-            self.console.current = match.group(1)
-            self.console.kept = len(self.done)  # the bar counts applicants, not guides built
+        """Show one message of the email run; the first line that starts with an applicant's id counts them done."""
         self.console.line(message, always=True)
-        self.console._draw(force=True)
+        match = _APPLICANT_LINE.match(message)
+        if match and match.group(1) in self.ids - self.seen and "retrying in" not in message:
+            self.seen.add(match.group(1))
+            self.console.advance(match.group(1))
+
+    def close(self) -> None:
+        """Leave the terminal on a fresh line after the run."""
+        self.console.close()
 
 
 def summary_table(doc: Mapping[str, Any], statuses: Mapping[str, str] | None = None) -> str:
