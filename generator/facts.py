@@ -115,6 +115,7 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
             "score_release": release,
             "release_margin_days": (eras - release).days if release else None,
             "days_to_exam": (exam - as_of).days if exam else None,
+            "last_exam_for_eras": eras - timedelta(days=strategy.score_release_days),
         },
         "plan": _plan(strategy, exam, as_of, not_taken),
         "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],

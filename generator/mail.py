@@ -88,21 +88,24 @@ class EmailResult:
     def summary(self) -> str:
         """A few lines for the advisor: counts, then what to do next."""
         counts = (f"already sent {len(self.skipped)}, changed not re-sent {len(self.changed)}, "
-                  f"unknown {len(self.unknown)}, not ready {len(self.problems)}")
+                  f"unknown {len(self.unknown)}")
         if self.dry_run:
             lines = [f"Dry run: wrote {len(self.written)} message(s) to {self.outbox}; nothing was sent.",
-                     f"Would send {len(self.written)}, {counts}.",
+                     f"Would send {len(self.written)}, {counts}, not ready {len(self.problems)}.",
                      "To send for real, set " + ", ".join(ENV_VARS[:6]) + " (and MATCHGUIDE_SITE_URL for the "
                      "guide link; see docs/email.md), then run `matchguide email --send`."]
         else:
-            lines = [f"Sent {len(self.sent)}, {counts}, refused {len(self.refused)}, failed {len(self.failed)}."]
+            lines = [f"Sent {len(self.sent)}, {counts}, refused {len(self.refused)}, failed {len(self.failed)}, "
+                     f"not ready {len(self.problems)}."]
             if self.failures_file and not self.ok:
                 lines.append(f"Details: {self.failures_file}")
         if self.stopped:
             lines.append(f"Stopped early: {self.stopped}")
-        if self.remaining or self.failed or self.stopped:
-            lines.append(f"{len(self.remaining) + len(self.failed)} message(s) still due. Rerun `matchguide email --send` to resume: "
-                         "nothing already sent is sent again.")
+        if self.dry_run and self.remaining:
+            lines.append(f"{len(self.remaining)} more message(s) are due beyond --limit.")
+        elif self.remaining or self.failed or self.refused:
+            lines.append(f"{len(self.remaining) + len(self.failed) + len(self.refused)} message(s) not delivered yet. "
+                         "Rerun `matchguide email --send` to resume: nothing already sent is sent again.")
         if self.unknown:
             lines.append("Outcome unknown for " + ", ".join(self.unknown) + ": check the mailbox or server log; "
                          "to send again anyway use `--retry-unknown --only " + " ".join(self.unknown) + "`.")
@@ -438,7 +441,7 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
                 ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail)
 
             try:
-                state, detail = mailer.deliver(draft.to.addr_spec, payload, journal)
+                state, detail = mailer.deliver(draft.to.addr_spec, payload, journal, label=draft.id)
             except SendingStopped as exc:
                 result.failed.append(draft.id)
                 result.details[draft.id] = result.stopped = str(exc)

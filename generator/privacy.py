@@ -6,6 +6,7 @@ inside that applicant's own guide folder, and never an email address or id.
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,25 +17,52 @@ from generator.errors import BuildError, Problem
 def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
     """Raise BuildError listing every published file or path that exposes an applicant's data."""
     own_folder = {e["id"]: str(Path(e["html"]).parent) + "/" for e in entries}
-    owners: dict[bytes, list[tuple[str, Any]]] = {}
+    owners: dict[str, list[tuple[str, Any]]] = {}
     for profile in profiles:
         for what, value in (("email", profile.email), ("id", profile.id), ("name", profile.name)):
-            owners.setdefault(value.lower().encode("utf-8"), []).append((what, profile))
+            owners.setdefault(_normal(value).lower(), []).append((what, profile))
     if not owners:
         return
     # One pass over each file with every value at once; whole words only, so `ana` does not match `banana`.
-    alternatives = b"|".join(re.escape(v) for v in sorted(owners, key=len, reverse=True))
-    pattern = re.compile(rb"(?<![\w-])(" + alternatives + rb")(?![\w-])", re.IGNORECASE)
+    alternatives = "|".join(re.escape(v) for v in sorted(owners, key=len, reverse=True))
+    pattern = re.compile(r"(?<![\w-])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
     site = out_root / "site"
     problems: set[Problem] = set()
     for path in sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []:
         rel = path.relative_to(out_root).as_posix()
-        for text in (rel.encode("utf-8"), path.read_bytes()):
+        for text in (rel, _readable(path)):
             for match in pattern.finditer(text):
-                for what, profile in owners[match.group(1).lower()]:
+                for what, profile in _owners_of(match.group(1), owners):
                     if what == "name" and rel.startswith(own_folder.get(profile.id, "\0")):
                         continue
                     problems.add(Problem(rel, None, None,
                                          f"published file exposes the {what} of {profile.source}; refusing to publish"))
     if problems:
         raise BuildError(sorted(problems))
+
+
+_MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
+
+
+def _normal(text: str) -> str:
+    """Runs of white space as one space, so a name wrapped across lines is still found."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _readable(path: Path) -> str:
+    """A file's text as a reader sees it: character references decoded, ICS lines unfolded, spaces collapsed."""
+    text = path.read_bytes().decode("utf-8", "replace")
+    suffix = path.suffix.lower()
+    if suffix in _MARKUP:
+        text = html.unescape(text)  # `O&#39;Brien` is O'Brien on screen
+    elif suffix == ".ics":
+        text = re.sub(r"\r?\n[ \t]", "", text)
+    return _normal(text)
+
+
+def _owners_of(found: str, owners: dict[str, list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
+    """The owners of a matched value (the match may differ from the key in case only)."""
+    key = found.lower()
+    if key in owners:
+        return owners[key]
+    return next((v for k, v in owners.items() if re.fullmatch(re.escape(k), found, re.IGNORECASE)), [])

@@ -18,7 +18,7 @@ VISAS = ("j1", "h1b", "either", "none")
 TARGETS = ("academic", "university-affiliated", "community")
 SCORE_RANGE = (1, 300)
 MAX_ATTEMPTS = 6
-MIN_GRADUATION_YEAR = 1950
+MIN_YOG = 1950
 CYCLE_RANGE = (2000, 2100)
 NAME_MAX, PRACTICE_NAME_MAX, NOTES_MAX = 120, 80, 5000
 
@@ -35,8 +35,9 @@ _EMAIL = re.compile(
     r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
 )
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # also bidi overrides
-_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # notes may hold tabs and line breaks
+# C0 and C1 controls, Unicode line separators and bidi overrides; notes may hold tabs and line breaks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
 _BAD = object()  # a value that was reported as a problem
 
@@ -173,7 +174,8 @@ def _check_file(
         if isinstance(document.data.get("id"), str):
             declared_id = document.data["id"]
         reader = _Reader(document)
-        profile = _read_profile(reader, path.stem, hashlib.sha256(raw).hexdigest(), default_cycle, passing_standard, as_of)
+        digest = hashlib.sha256(raw).hexdigest()
+        profile = _read_profile(reader, path.stem, digest, default_cycle, passing_standard, as_of)
         problems += reader.problems
     if problems:
         return None, sorted(problems, key=lambda p: p.line or 0), declared_id
@@ -201,13 +203,14 @@ def _read_profile(
     if ident is None:
         ident = stem
         if not _ID.fullmatch(stem):
-            r.report(("id",), f"the file name '{stem}' is not a valid id ({_ID_RULE}); rename the file or add an id field")
+            message = f"the file name '{stem}' is not a valid id ({_ID_RULE}); rename the file or add an id field"
+            r.report(("id",), message)
     cycle = r.value(data, root, "cycle", _integer(*CYCLE_RANGE))
     cycle_used = default_cycle if cycle is None or cycle is _BAD else cycle
     values = {
         "name": r.value(data, root, "name", _text(NAME_MAX), required=True),
         "email": r.value(data, root, "email", _email, required=True),
-        "graduation_year": r.value(data, root, "graduation_year", _integer(MIN_GRADUATION_YEAR, cycle_used + 1), required=True),
+        "graduation_year": r.value(data, root, "graduation_year", _integer(MIN_YOG, cycle_used + 1), required=True),
         "step1": _read_step1(r, r.value(data, root, "step1", _mapping, required=True)),
         "step2_ck": _read_step2(r, r.value(data, root, "step2_ck", _mapping), passing_standard, as_of),
         "visa": r.value(data, root, "visa", _choice(VISAS)),
@@ -224,7 +227,8 @@ def _read_profile(
     if r.problems or _any_bad(*values.values()):
         return None
     values["in_medical_school"] = bool(values["in_medical_school"])
-    return Profile(id=ident, cycle=cycle_used, source=r.document.source, digest=digest, lines=r.document.lines, **values)
+    document = r.document
+    return Profile(id=ident, cycle=cycle_used, source=document.source, digest=digest, lines=document.lines, **values)
 
 
 def _read_step1(r: _Reader, data: Any) -> Step1 | object:
@@ -238,7 +242,9 @@ def _read_step1(r: _Reader, data: Any) -> Step1 | object:
     return _BAD if _any_bad(result, attempts, score) else Step1(result, attempts, score)
 
 
-def _read_step2(r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date) -> Step2 | object | None:
+def _read_step2(
+    r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> Step2 | object | None:
     """Step 2 CK; `attempts` defaults to 1 for pass/fail (the attempt that gave the result) and 0 for pending."""
     if data is None:
         return None
@@ -257,10 +263,11 @@ def _read_step2(r: _Reader, data: Any, passing_standard: Callable[[dt.date], int
     if result in ("pass", "fail") and isinstance(score, int) and exam_date is not _BAD:
         on = exam_date or as_of
         standard = passing_standard(on)
+        in_force = f"the passing standard of {standard} in force on {on}, but result is {result}"
         if result == "pass" and score < standard:
-            r.report(path + ("score",), f"{score} is below the passing standard of {standard} in force on {on}, but result is pass")
+            r.report(path + ("score",), f"{score} is below {in_force}")
         elif result == "fail" and score >= standard:
-            r.report(path + ("score",), f"{score} meets the passing standard of {standard} in force on {on}, but result is fail")
+            r.report(path + ("score",), f"{score} meets {in_force}")
     if _any_bad(result, score, attempts, exam_date, practice, qbank):
         return _BAD
     if attempts is None:
@@ -319,14 +326,16 @@ class _Reader:
                 self.report(path + (key,), _unknown_field(key, allowed))
         return data
 
-    def value(self, data: dict, path: tuple, key: str, check: Callable[[Any], str | None], required: bool = False) -> Any:
+    def value(
+        self, data: dict, path: tuple, key: str, check: Callable[[Any], str | None], required: bool = False
+    ) -> Any:
         """The value of `key` if `check` accepts it; None when absent or null; _BAD once reported."""
         if path + (key,) in self.document.bad:
             return _BAD  # the YAML layer has reported this value already
         value = data.get(key)
         if value is None:
             if required:
-                self.report(path + (key,), "required field is missing" if key not in data else "required field is empty")
+                self.report(path + (key,), "required field is " + ("empty" if key in data else "missing"))
                 return _BAD
             return None
         message = check(value)
@@ -341,7 +350,8 @@ _ID_RULE = "lowercase letters, digits and hyphens, starting with a letter or dig
 
 def _unknown_field(key: str, allowed: tuple[str, ...]) -> str:
     normal = key.strip().lower().replace("-", "_").replace(" ", "_")
-    match = normal if normal in allowed else next(iter(difflib.get_close_matches(normal, allowed, n=1, cutoff=0.6)), None)
+    near = difflib.get_close_matches(normal, allowed, n=1, cutoff=0.6)
+    match = normal if normal in allowed else (near[0] if near else None)
     if match:
         return f"unknown field '{key}'; did you mean '{match}'?"
     return f"unknown field '{key}'; expected one of: {', '.join(allowed)}"
@@ -381,7 +391,8 @@ def _integer(low: int, high: int | None) -> Callable[[Any], str | None]:
 
 def _number(low: int, high: int | None) -> Callable[[Any], str | None]:
     expected = f"a number from {low} to {high}" if high is not None else f"a number of {low} or more"
-    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected + " (decimals allowed)")
+    expected += " (decimals allowed)"
+    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected)
 
 
 def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
@@ -418,4 +429,6 @@ _date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD"
 _mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
 _list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
 _identifier = _accept(lambda v: isinstance(v, str) and _ID.fullmatch(v), f"an id of {_ID_RULE}")
-_email = _accept(lambda v: isinstance(v, str) and _EMAIL.fullmatch(v), "an email address such as name@example.org")
+_email = _accept(
+    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not _CONTROL.search(v), "an email address such as name@example.org"
+)

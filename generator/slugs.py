@@ -18,8 +18,8 @@ SLUG_CHARS = 26  # base32: 26 characters carry 130 bits
 def site_key(key_file: Path, env: dict[str, str] | None = None) -> bytes:
     """The secret from $MATCHGUIDE_SITE_KEY, else from the key file, which is made on first use."""
     env = os.environ if env is None else env
-    if env.get(KEY_ENV):
-        value = env[KEY_ENV].encode()
+    if env.get(KEY_ENV, "").strip():
+        value = env[KEY_ENV].strip().encode()  # stripped like the key file, so both give the same addresses
         if len(value) < 16:
             raise BuildError(Problem(KEY_ENV, None, None, "the site key must be at least 16 characters"))
         return value

@@ -175,7 +175,7 @@ class Mailer:
             raise DeliveryError(Problem(f"{self.config.host}:{self.config.port}", None, None,
                                         f"{exc}; nothing was sent")) from None
 
-    def deliver(self, recipient: str, payload: bytes, journal: Journal) -> tuple[str, str]:
+    def deliver(self, recipient: str, payload: bytes, journal: Journal, *, label: str = "") -> tuple[str, str]:
         """Send one message: (sent | refused | failed | unknown, detail); SendingStopped if the run must end."""
         sender = self.config.sender.addr_spec
 
@@ -190,7 +190,7 @@ class Mailer:
                 raise
 
         try:
-            reply = self._retrying(attempt, recipient)
+            reply = self._retrying(attempt, label or recipient)
         except (_Refused, _Rejected) as exc:
             state = "refused" if isinstance(exc, _Refused) else "failed"
             journal(state, str(exc))

@@ -37,6 +37,7 @@ _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2
 # Characters YAML allows in a stream (YAML 1.2, 5.1), minus NEL and the BOM handled apart.
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MAX_NUMBER_CHARS = 100
+_OR_QUOTE = "or quote it if you mean the text"
 
 _AWAITING = object()  # a mapping frame waiting for its next key
 _DISCARD = object()  # the key of an entry whose value is thrown away (already reported)
@@ -170,7 +171,7 @@ def _load_text(
     if root is _AWAITING and allow_empty:
         builder.root, builder.lines[()] = {}, offset or 1
     elif not isinstance(root, dict):
-        found = "nothing" if root is _AWAITING or root is None else "a list" if isinstance(root, list) else "a single value"
+        found = "a list" if isinstance(root, list) else "nothing" if root in (_AWAITING, None) else "a single value"
         message = f"expected a mapping of 'key: value' lines at the top level, found {found}"
         return None, builder.problems + [Problem(source, builder.lines.get((), offset + 1), None, message)]
     return Document(builder.root, builder.lines, source, frozenset(builder.bad)), builder.problems
@@ -267,7 +268,9 @@ class _Builder:
             self.bad.add(path)
         return path
 
-    def _take_key(self, parent: _Frame, line: int, event: yaml.Event, key: Any, error: str | None, collection: bool) -> None:
+    def _take_key(
+        self, parent: _Frame, line: int, event: yaml.Event, key: Any, error: str | None, collection: bool
+    ) -> None:
         parent.key = _DISCARD
         where = parent.path
         if error:
@@ -311,15 +314,15 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
         return _BOOLS[value], None
     if value.lower() in _YAML11_BOOLS:
         meant = _YAML11_BOOLS[value.lower()]
-        return None, f"'{value}' is ambiguous in YAML (older readers take it as {meant}); write {meant}, or quote it if you mean the text"
+        return None, f"'{value}' is ambiguous in YAML (older readers take it as {meant}); write {meant}, {_OR_QUOTE}"
     if len(value) <= _MAX_NUMBER_CHARS and _INT.fullmatch(value):
         return int(value), None
     if _LEADING_ZERO.fullmatch(value):
-        return None, f"'{value}' has a leading zero, which older YAML reads as an octal number; drop the zero, or quote it if you mean the text"
+        return None, f"'{value}' has a leading zero, which older YAML reads as an octal number; drop the zero, {_OR_QUOTE}"
     if _RADIX.fullmatch(value):
-        return None, f"'{value}' is not a decimal number; write it in decimal, or quote it if you mean the text"
+        return None, f"'{value}' is not a decimal number; write it in decimal, {_OR_QUOTE}"
     if _NOT_FINITE.fullmatch(value):
-        return None, f"'{value}' is not a finite number; write a number, or quote it if you mean the text"
+        return None, f"'{value}' is not a finite number; write a number, {_OR_QUOTE}"
     if _SEXAGESIMAL.fullmatch(value):
         return None, f"'{value}' looks like a time, which older YAML reads as a base-60 number; quote it"
     if _FLOAT.fullmatch(value) or _INT.fullmatch(value):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -166,6 +168,8 @@ def test_a_server_that_dies_mid_cohort_loses_nothing_and_duplicates_nothing(proj
     assert len(result.sent) == 2 and result.stopped and len(result.failed) == 1 and len(result.remaining) == 2
     assert "Rerun `matchguide email --send` to resume" in result.summary()
     assert json.loads((project.ledger.parent / "email-failures.json").read_text())["stopped"] == result.stopped
+    with pytest.raises(DeliveryError, match="cannot reach .*nothing was sent"):  # while it is down
+        run_email(project.options(send=True), env=smtp_env(port))
 
     second = Mailbox()
     controller = start_server(second, port=port)  # the same server comes back
@@ -194,7 +198,6 @@ def test_a_connection_cut_after_the_message_leaves_it_unknown_and_not_resent(pro
 def test_a_message_left_sending_is_resent_only_with_retry_unknown(project, server, pdf_bytes):
     box, port = server
     run_email(project.options(send=True, only=["aisha-rahman"]), env=smtp_env(port))
-    import hashlib
     sha = hashlib.sha256(project.pdf("bilal-khan")).hexdigest()
     with project.ledger.open("a") as fh:  # as if the process died mid-transaction
         fh.write(json.dumps({"id": "bilal-khan", "pdf_sha256": sha, "message_id": "<x@example.org>",
@@ -254,6 +257,13 @@ def test_limit_and_only_choose_what_goes_out(project, server):
     with pytest.raises(InputError, match="no built guide for 'nobody'"):
         run_email(project.options(send=True, only=["nobody"]), env=smtp_env(port))
     assert len(box.received) == 4
+
+
+def test_rate_spaces_the_messages(project, server):
+    box, port = server
+    started = time.monotonic()
+    result = run_email(project.options(send=True, limit=3, rate_per_minute=600), env=smtp_env(port))
+    assert len(result.sent) == 3 and time.monotonic() - started >= 0.2  # two gaps of 60/600 s
 
 
 def test_names_cannot_inject_headers(tmp_path, pdf_bytes, server):
