@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator import GENERATOR, __version__, facts as facts_mod, manifest, privacy, roster
+from generator.calendar import ics_for
 from generator.content import Content, Theme, load_content, load_theme
 from generator.errors import BuildError, InputError, MatchguideError, Problem
 from generator.pdf_jobs import PdfJob, render_pdfs
@@ -207,8 +208,10 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
             reporter.event("kept", id=profile.id)
             continue
         try:
-            page = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None)
+            page = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
+                        ics_href="guide.ics")
             staged.write_text(record["html"], inputs.renderer.render_guide(facts, selection, page))
+            staged.write_bytes(f"{folder}/guide.ics", ics_for(facts, profile))
             if options.pdf:
                 pdf_html = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
                 source = staged.staging / PDF_SOURCES / f"{profile.id}.html"
@@ -237,7 +240,8 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
 
 
 def _keep(staged: StagedOutput, record: dict) -> bool:
-    paths = [record["html"]] + ([record["pdf"], record["html"].replace("index.html", "guide.pdf")] if record["pdf"] else [])
+    paths = [record["html"], record["html"].replace("index.html", "guide.ics")]
+    paths += [record["pdf"], record["html"].replace("index.html", "guide.pdf")] if record["pdf"] else []
     if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
         return False
     return all(staged.keep(p) for p in paths)
@@ -249,7 +253,8 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
         result.rebuilt.remove(entry["id"])
         result.problems.append(failed[entry["id"]])
         reporter.event("problem", problem=failed[entry["id"]])
-        for rel in (entry["html"], entry["pdf"], entry["html"].replace("index.html", "guide.pdf")):
+        for rel in (entry["html"], entry["pdf"], entry["html"].replace("index.html", "guide.pdf"),
+                    entry["html"].replace("index.html", "guide.ics")):
             staged.path(rel).unlink(missing_ok=True)
 
 

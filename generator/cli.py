@@ -40,6 +40,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
 
 
+def _site_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
+    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
+    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full command-line interface."""
     parser = argparse.ArgumentParser(prog="matchguide", description="Personalized residency-application guides for IMGs.")
@@ -60,10 +68,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="load and validate everything; write nothing",
                        description="Validate profiles, content, rules and templates, and list what each guide receives.",
-                       epilog="example: matchguide check --as-of 2026-11-25")
+                       epilog="examples: matchguide check --as-of 2026-11-25\n"
+                              "          matchguide check --as-of 2026-11-25 --coverage --strict",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p.add_argument("--coverage", action="store_true",
+                   help="print the cohort x rules matrix (who receives each section, example, FAQ entry and layout) "
+                        "and warn about content nobody receives, rules true for everyone, applicants with no example")
+    p.add_argument("--strict", action="store_true", help="treat coverage warnings as problems (exit code 1)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("explain", help="show why one applicant's guide contains what it contains",
+                       description="For one applicant: the key facts (band and the score it comes from, program tier "
+                                   "and its modifiers, flags, dates), then every section, example, FAQ entry and "
+                                   "layout, selected (✓) or not (·), with its rule and the fact values that decided it. "
+                                   "An example needs both its band and its rule.",
+                       epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25")
+    p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
+    _site_options(p)
+    p.set_defaults(func=cmd_explain, only=None)
+
+    p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
+                       description="Write DIR/ID.yaml: a valid profile with the required fields filled with "
+                                   "placeholders and every optional field shown as a comment. Never overwrites a file.",
+                       epilog="example: matchguide new aisha-rahman --name 'Aisha Rahman' "
+                              "--email aisha.rahman@example.org")
+    p.add_argument("id", metavar="ID", help="the applicant's id: lowercase letters, digits and hyphens")
+    p.add_argument("--name", help="the applicant's name (default: from the id, e.g. 'Aisha Rahman')")
+    p.add_argument("--email", help="the applicant's email (default: a placeholder ID@example.invalid)")
+    p.add_argument("--graduation-year", type=int, metavar="YEAR", help="graduation year (default: this year)")
+    p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("import", help="turn an advisor's spreadsheet (CSV) into profiles",
+                       description="Write DIR/<id>.yaml for every row of a CSV file (one applicant per row; the "
+                                   "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
+                                   "a hand-written profile; a row with problems writes nothing and is reported by row "
+                                   "and column, the other rows are still written, and the exit code is 1.",
+                       epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25")
+    p.add_argument("csv", type=Path, metavar="CSV", help="the spreadsheet, saved as CSV (UTF-8), header row first")
+    p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
+    p.add_argument("--overwrite", action="store_true", help="replace profiles that already exist")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                   help="guide content, for the strategy data the checks use (default: content)")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
+    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
                        description="Build the HTML guides, serve them on this computer and rebuild when content/, "
@@ -81,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--quiet", action="store_true", help="print only problems and one line per rebuild")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("merge", help="combine the output folders of shard builds into one output",
+                       description="Combine the output folders of `matchguide build --shard K/N` runs into OUT, as one "
+                                   "full build would write it: every guide and PDF, one manifest, the roster. Shared "
+                                   "site files must be identical in every shard and each guide must sit at the address "
+                                   "the site key gives (MATCHGUIDE_SITE_KEY or .matchguide/site.key); the privacy check "
+                                   "runs on the merged site before OUT is replaced.",
+                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3")
+    p.add_argument("out", type=Path, metavar="OUT", help="the merged output folder (replaced in one step)")
+    p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help="output folders of the shard builds")
+    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR",
+                   help="applicant profiles, for the privacy check (default: profiles)")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
+    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR",
+                   help="theme folder, for the roster (default: themes/default)")
+    p.set_defaults(func=cmd_merge)
     return parser
 
 
@@ -129,6 +196,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    """`matchguide merge`."""
+    from generator.build import BuildOptions
+    from generator.merge import merge
+
+    result = merge(args.out, args.shards, BuildOptions(profiles=args.profiles, content=args.content, theme=args.theme))
+    for problem in result.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    print(f"merged {result.shards} shard(s): {len(result.entries)} guide(s), {len(result.problems)} problem(s) "
+          f"-> {result.manifest_path}")
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.build import check
@@ -146,8 +226,72 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
-    print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s)")
-    return EXIT_OK if not problems else EXIT_PROBLEMS
+    warnings = []
+    if args.coverage or args.strict:
+        from generator.coverage import cohort_coverage, format_matrix
+
+        cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
+        if args.coverage:
+            print(format_matrix(cov), end="")
+        warnings = list(cov.warnings)
+        for w in warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    counted = f", {len(warnings)} coverage warning(s)" if args.coverage or args.strict else ""
+    print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s){counted}")
+    return EXIT_PROBLEMS if problems or (args.strict and warnings) else EXIT_OK
+
+
+def _report_failure(exc: MatchguideError) -> int:
+    for problem in exc.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """`matchguide explain`."""
+    from generator.explain import explain_applicant, format_text
+
+    try:
+        explanation, others = explain_applicant(_options(args), args.id)
+    except MatchguideError as exc:
+        return _report_failure(exc)
+    print(format_text(explanation), end="")
+    if others:
+        print(f"note: {len(others)} problem(s) in other profiles; `matchguide check` lists them", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """`matchguide new`."""
+    from generator.scaffold import scaffold
+
+    try:
+        path = scaffold(args.dir, args.id, name=args.name, email=args.email,
+                        graduation_year=args.graduation_year or date.today().year)
+    except MatchguideError as exc:
+        return _report_failure(exc)
+    print(f"wrote {path}; fill it in, then run: matchguide check --only {args.id}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """`matchguide import`."""
+    from generator.importer import import_file
+
+    try:
+        result = import_file(args.csv, args.dir, content=args.content, as_of=args.as_of, cycle=args.cycle,
+                             overwrite=args.overwrite)
+    except MatchguideError as exc:
+        return _report_failure(exc)
+    for row, path in result.written:
+        print(f"row {row}: wrote {path}")
+    for problem in result.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    failed = len({p.source for p in result.problems})
+    print(f"imported {len(result.written)} of {result.rows} row(s); {failed} row(s) with problems were not written")
+    if failed:
+        print("fix those rows and import again (add --overwrite to replace profiles already written)", file=sys.stderr)
+    return EXIT_PROBLEMS if result.problems else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

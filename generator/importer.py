@@ -20,7 +20,7 @@ from typing import Any, Callable
 from generator.content import ID_RE
 from generator.errors import InputError, Problem
 from generator.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
-from generator.scaffold import Plain, dump, write_profile
+from generator.scaffold import Plain, check_text, dump, write_profile
 
 # column -> (where it goes in the profile, how its text is read)
 COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -106,7 +106,8 @@ def import_csv(
             if existing.exists():
                 problems.append(Problem(where, None, "id", f"{existing} already exists; use --overwrite to replace it"))
         if problems:
-            result.problems += problems
+            result.problems += problems + _other_problems(data, problems, number, where, default_cycle,
+                                                          passing_standard, as_of)
             continue
         text = dump(data, header=[f"Imported by `matchguide import` from {Path(source).name}, row {number}."])
         try:
@@ -117,6 +118,32 @@ def import_csv(
             continue
         result.written.append((number, path))
     return result
+
+
+def _other_problems(data: dict, found: list[Problem], number: int, where: str, default_cycle: int,
+                    passing_standard: Callable[[dt.date], int], as_of: dt.date) -> list[Problem]:
+    """What the loader says about the rest of a row that already failed, so one pass shows every problem."""
+    probe = {**data, "id": data.get("id", f"row-{number}")}
+    try:
+        check_text(dump(_ordered(probe)), source=where, default_cycle=default_cycle, passing_standard=passing_standard,
+                   as_of=as_of)
+    except InputError as exc:
+        reported = {p.field for p in found}
+        return [p for p in map(lambda q: _located(q, where), exc.problems) if p.field not in reported]
+    return []
+
+
+def import_file(csv_path: Path, directory: Path, *, content: Path = Path("content"), as_of: dt.date | None = None,
+                cycle: int | None = None, overwrite: bool = False) -> ImportResult:
+    """Import a CSV file with the site's strategy data (passing standard) and cycle, as `build` would use them."""
+    from generator.build import default_cycle, display
+    from generator.strategy import load_strategy
+
+    as_of = as_of or dt.date.today()
+    data = content / "data" / "strategy.yaml"
+    strategy = load_strategy(data, display(data))
+    return import_csv(csv_path, directory, default_cycle=cycle or default_cycle(strategy, as_of),
+                      passing_standard=strategy.standard_on, as_of=as_of, overwrite=overwrite, source=str(csv_path))
 
 
 def read_rows(csv_path: Path, source: str) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import re
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from generator import yamlstrict
 from generator.content import ID_RE
 from generator.errors import InputError, Problem
 from generator.profiles import Profile, load_profile
@@ -25,6 +28,9 @@ _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0
 
 
 ID_RULE = "lowercase letters, digits and hyphens, starting with a letter or digit, at most 64 characters"
+
+
+_PLAIN_CANDIDATE = re.compile(r"[A-Za-z][A-Za-z0-9 .,@_'()-]*[A-Za-z0-9.)]|[A-Za-z]")
 
 
 class Plain(str):
@@ -86,15 +92,25 @@ def _emit(data: dict, indent: int, lines: list[str]) -> None:
             for item in value:
                 lines.append(f"{pad}  - {_flow(item)}")
         else:
-            lines.append(f"{pad}{key}: {_flow(value)}")
+            lines.append(f"{pad}{key}: {_flow(value, block=True)}")
 
 
-def _flow(value: Any) -> str:
+def _flow(value: Any, block: bool = False) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if block and type(value) is str and _plain_ok(value):
+        return value
     return scalar(value)
+
+
+def _plain_ok(text: str) -> bool:
+    """True when `text` may be written unquoted: the strict loader itself reads it back as the same string."""
+    if not _PLAIN_CANDIDATE.fullmatch(text):
+        return False
+    document, problems = yamlstrict.parse(f"k: {text}\n", "check")
+    return not problems and document is not None and document.data == {"k": text}
 
 
 def name_from_id(applicant_id: str) -> str:
@@ -147,6 +163,16 @@ id: {applicant_id}
 """
 
 
+def check_text(
+    text: str, *, source: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> Profile:
+    """Load profile text with the profile loader (from a temporary file); raise InputError located at `source`."""
+    with tempfile.TemporaryDirectory(prefix="matchguide-") as folder:
+        path = _write_temp(Path(folder), text)
+        return load_profile(path, source=source, default_cycle=default_cycle, passing_standard=passing_standard,
+                            as_of=as_of)
+
+
 def write_profile(
     directory: Path,
     applicant_id: str,
@@ -165,13 +191,8 @@ def write_profile(
     `overwrite` is false.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".new-", suffix=".yaml.tmp")
-    tmp = Path(tmp_name)
+    tmp = _write_temp(directory, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         profile = load_profile(tmp, source=source, default_cycle=default_cycle, passing_standard=passing_standard,
                                as_of=as_of)
         if profile.id != applicant_id:  # the loader checked the id; only then is it safe as a file name
@@ -189,6 +210,17 @@ def write_profile(
         tmp.unlink(missing_ok=True)
 
 
+def _write_temp(directory: Path, text: str) -> Path:
+    """`text` in a new hidden file of `directory` (the profile loader skips dot files)."""
+    path = directory / f".new-{secrets.token_hex(8)}.yaml.tmp"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask decides, as for any new file
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
 def scaffold(
     directory: Path,
     applicant_id: str,
@@ -196,8 +228,6 @@ def scaffold(
     name: str | None = None,
     email: str | None = None,
     graduation_year: int,
-    passing_standard: Callable[[dt.date], int],
-    as_of: dt.date,
 ) -> Path:
     """Write a new commented profile `<directory>/<id>.yaml`; refuse to overwrite one that exists."""
     if not ID_RE.match(applicant_id):  # checked before the id goes into text or a file name
@@ -208,8 +238,13 @@ def scaffold(
         email=email if email is not None else f"{applicant_id}@example.invalid",
         graduation_year=graduation_year,
     )
-    # The cycle only bounds graduation_year here; the build checks the profile against the site's cycle.
+    # The cycle only bounds graduation_year here (the build checks it against the site's cycle), and
+    # with no Step 2 CK block the passing standard and the date are never consulted.
     _, path = write_profile(directory, applicant_id, text, source=f"{directory}/{applicant_id}.yaml",
-                            default_cycle=graduation_year,
-                            passing_standard=passing_standard, as_of=as_of)
+                            default_cycle=graduation_year, passing_standard=_no_step2,
+                            as_of=dt.date(graduation_year, 1, 1))
     return path
+
+
+def _no_step2(day: dt.date) -> int:
+    raise AssertionError("a new profile has no Step 2 CK block to check against a passing standard")

@@ -34,7 +34,7 @@ _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _RADIX = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
 _NOT_FINITE = re.compile(r"[-+]?\.(?:inf|nan)", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}.*")
-# Characters YAML allows in a stream (YAML 1.2, 5.1), minus NEL and the BOM handled apart.
+# Characters YAML allows in a stream (YAML 1.2, 5.1), minus NEL, which YAML 1.1 reads as a line break.
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _MAX_NUMBER_CHARS = 100
 _OR_QUOTE = "or quote it if you mean the text"

@@ -1,0 +1,102 @@
+"""One applicant's milestones as an iCalendar file (RFC 5545): study phases, exams, ERAS, Match Day.
+
+Every event is an all-day event. UIDs are hashes of the applicant id and the
+event id, and DTSTAMP is the build date, so the same inputs give the same bytes.
+The file carries the applicant's name (in the calendar's title) but never the
+email address, the id or the advisor's notes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from icalendar import Calendar, Event, vText
+
+from generator import GENERATOR
+
+UID_DOMAIN = "matchguide.invalid"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One all-day event: `first` to `last`, both inclusive."""
+
+    id: str
+    summary: str
+    first: date
+    last: date
+    description: str
+
+
+def milestones(facts: dict, profile: Any) -> list[Milestone]:
+    """Every dated milestone of one applicant, in date order."""
+    dates = facts["dates"]
+    found = [
+        Milestone(f"phase-{phase['id']}", f"Step 2 CK plan, {_weeks(phase['weeks'])}: {phase['title']}",
+                  phase["start"], phase["end"], f"{_sentence(phase['questions'])} {_sentence(phase['focus'])}")
+        for phase in facts["plan"]["phases"]
+    ]
+    practice = profile.step2_ck.practice if profile.step2_ck else ()
+    for index, exam in enumerate(sorted(practice, key=lambda p: p.date), start=1):
+        title = f"Practice exam: {exam.name}" if exam.name else "Practice exam"
+        found.append(Milestone(f"practice-{index}-{exam.date.isoformat()}", title, exam.date, exam.date,
+                               f"Predicted Step 2 CK score: {exam.score}."))
+    if dates["exam"]:
+        taken = facts["step2"]["taken"]
+        found.append(Milestone("step2-exam", "USMLE Step 2 CK exam", dates["exam"], dates["exam"],
+                               "The day of your Step 2 CK exam." if not taken else "The day you took Step 2 CK."))
+    if dates["score_release"]:
+        margin = dates["release_margin_days"]
+        timing = (f"{margin} days before ERAS opens." if margin > 0 else "the day ERAS opens." if margin == 0
+                  else f"{-margin} days after ERAS opens.")
+        days = (dates["score_release"] - dates["exam"]).days
+        found.append(Milestone("step2-score", "Step 2 CK score expected", dates["score_release"], dates["score_release"],
+                               f"Scores usually arrive about {days} days after the exam: {timing}"))
+    found.append(Milestone("eras-opens", f"ERAS opens ({facts['cycle']} cycle)", dates["eras"], dates["eras"],
+                           "Programs can receive your application from this day."))
+    found.append(Milestone("match-day", "Match Day", dates["match_day"], dates["match_day"],
+                           "Residency match results are released."))
+    return sorted(found, key=lambda m: (m.first, m.id))
+
+
+def _weeks(label: str) -> str:
+    return f"week {label}" if label.isdigit() else f"weeks {label}"
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
+def uid(applicant_id: str, event_id: str) -> str:
+    """A stable, opaque event UID: the same applicant and event always give the same one."""
+    digest = hashlib.sha256(f"{applicant_id}\0{event_id}".encode()).hexdigest()[:32]
+    return f"{digest}@{UID_DOMAIN}"
+
+
+def ics_for(facts: dict, profile: Any) -> bytes:
+    """The applicant's milestones as iCalendar bytes; identical inputs give identical bytes."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//matchguide//{GENERATOR}//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    title = f"Residency application {facts['cycle']}: {facts['name']}"
+    # icalendar does not know these two TEXT properties; vText makes it escape them (RFC 5545 3.3.11).
+    calendar.add("name", vText(title))
+    calendar.add("x-wr-calname", vText(title))
+    stamp = datetime.combine(facts["dates"]["as_of"], time(0, 0), tzinfo=timezone.utc)
+    for milestone in milestones(facts, profile):
+        event = Event()
+        event.add("uid", uid(profile.id, milestone.id))
+        event.add("dtstamp", stamp)
+        event.add("dtstart", milestone.first)
+        event.add("dtend", milestone.last + timedelta(days=1))  # all-day DTEND is exclusive
+        event.add("summary", milestone.summary)
+        event.add("description", milestone.description)
+        event.add("transp", "TRANSPARENT")  # a milestone does not make the day busy
+        calendar.add_component(event)
+    return calendar.to_ical()

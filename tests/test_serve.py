@@ -1,0 +1,308 @@
+"""`matchguide serve` and the console progress display: a real server on loopback, real rebuilds, real Ctrl-C."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from email.message import Message
+from pathlib import Path
+
+import pytest
+
+from generator import manifest
+from generator.build import BuildOptions, build, display
+from generator.errors import BuildError
+from generator.progress import ConsoleProgress, MessageProgress, summary_table
+from generator.report import BufferReporter
+from generator.serve import VERSION_PATH, serve
+from tests.conftest import AS_OF, ROOT
+
+PROFILES = ("aisha-rahman", "fatima-benali", "karim-haddad")
+KEY = "serve-test-site-key-0123456789abcdef"
+WAIT = 20.0  # seconds; a rebuild of three HTML guides takes well under one
+
+
+class Recorder(BufferReporter):
+    """Records events and lets a test wait for them (serve reports from its own thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = threading.Condition()
+
+    def event(self, kind: str, **data) -> None:
+        with self.changed:
+            super().event(kind, **data)
+            self.changed.notify_all()
+
+    def wait_for(self, kind: str, count: int = 1) -> list[dict]:
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.kinds(kind)) >= count, timeout=WAIT), \
+                f"no {count} {kind!r} event(s) in {WAIT} s; got {[k for k, _ in self.events]}"
+            return self.kinds(kind)
+
+    def since(self, mark: int, kind: str) -> list[dict]:
+        return [d for k, d in self.events[mark:] if k == kind]
+
+
+def project_copy(root: Path) -> BuildOptions:
+    """A private copy of the inputs (three profiles) and build options that write only under it."""
+    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copytree(ROOT / "themes" / "default", root / "theme")
+    (root / "profiles").mkdir()
+    for pid in PROFILES:
+        shutil.copy(ROOT / "profiles" / f"{pid}.yaml", root / "profiles")
+    return BuildOptions(profiles=root / "profiles", content=root / "content", theme=root / "theme",
+                        out=root / "out", state=root / "state", pdf=False, as_of=AS_OF)
+
+
+def get(url: str, method: str = "GET") -> tuple[int, Message, bytes]:
+    request = urllib.request.Request(url, method=method)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=5) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers, exc.read()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def version(base: str) -> dict:
+    return json.loads(get(base + VERSION_PATH.lstrip("/"))[2])
+
+
+def guide_url(base: str, options: BuildOptions, pid: str) -> tuple[str, Path]:
+    entry = next(e for e in manifest.read(options.out)["profiles"] if e["id"] == pid)
+    return base + entry["html"].removeprefix("site/").removesuffix("index.html"), options.out / entry["html"]
+
+
+@pytest.fixture()
+def served(tmp_path: Path, monkeypatch):
+    """serve() running in a thread on a free loopback port; stopped (and checked stopped) at the end."""
+    monkeypatch.setenv("MATCHGUIDE_SITE_KEY", KEY)
+    options = project_copy(tmp_path)
+    recorder, stop = Recorder(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            serve(options, host="127.0.0.1", port=0, reporter=recorder, stop_event=stop, poll=0.1)
+        except BaseException as exc:  # surfaced by the test below, not lost in the thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    url = recorder.wait_for("serving")[0]["url"]
+    yield url, options, recorder, stop, thread
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and not errors
+
+
+def test_serves_the_build_with_live_reload_added_only_to_responses(served):
+    base, options, recorder, _, _ = served
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", base)
+    assert version(base) == {"build": 1, "error": None}
+    url, on_disk = guide_url(base, options, "aisha-rahman")
+    for page_url, disk in ((base, options.out / "site" / "index.html"), (url, on_disk)):
+        status, headers, body = get(page_url)
+        assert status == 200 and headers["Content-Type"].startswith("text/html")
+        assert headers["Cache-Control"] == "no-store" and int(headers["Content-Length"]) == len(body)
+        assert body.count(b"<script") == 1 and VERSION_PATH.encode() in body
+        assert body.index(b"<script") < body.lower().rindex(b"</body>")
+        assert b"<script" not in disk.read_bytes()  # the published files stay script-free
+        assert body.replace(body[body.index(b"<script"):body.index(b"</script>\n") + 10], b"") == disk.read_bytes()
+    status, headers, css = get(base + "assets/style.css")
+    assert status == 200 and headers["Content-Type"] == "text/css" and headers["Cache-Control"] == "no-store"
+    assert css == (options.out / "site" / "assets" / "style.css").read_bytes()
+    head = get(url, method="HEAD")
+    assert head[0] == 200 and head[2] == b"" and int(head[1]["Content-Length"]) == len(get(url)[2])
+
+
+def test_no_directory_listing_a_404_page_and_a_redirect_to_the_folder(served):
+    base, options, _, _, _ = served
+    url, _ = guide_url(base, options, "aisha-rahman")
+    for missing in ("g/", "g/nothing-here/", "nope.html", "../manifest.json", "%2e%2e/manifest.json"):
+        status, _, body = get(base + missing)
+        assert status == 404, missing
+        assert b"This page does not exist" in body and b"aisha-rahman" not in body
+    status, headers, _ = get(url.rstrip("/"))
+    assert status == 301 and headers["Location"] == "/" + url.removeprefix(base)
+    status, _, body = get(base + "__matchguide/")
+    assert status == 200 and all(f">{pid}</a>".encode() in body for pid in PROFILES)
+
+
+def test_an_edit_rebuilds_that_guide_only_and_open_pages_see_a_new_build(served):
+    base, options, recorder, _, _ = served
+    url, _ = guide_url(base, options, "karim-haddad")
+    mark = len(recorder.events)
+    profile = options.profiles / "karim-haddad.yaml"
+    profile.write_text(profile.read_text().replace("name: Karim Haddad", "name: Karim Haddad-Renamed"))
+    recorder.wait_for("rebuilt", 2)
+    assert version(base) == {"build": 2, "error": None}
+    assert [d["paths"] for d in recorder.since(mark, "changed")] == [[display(profile)]]
+    assert [d["id"] for d in recorder.since(mark, "guide")] == ["karim-haddad"]
+    assert sorted(d["id"] for d in recorder.since(mark, "kept")) == ["aisha-rahman", "fatima-benali"]
+    assert b"Karim Haddad-Renamed" in get(url)[2]
+
+
+def test_a_broken_input_keeps_the_last_good_build_and_shows_the_error(served):
+    base, options, recorder, _, _ = served
+    url, _ = guide_url(base, options, "aisha-rahman")
+    before = get(url)[2]
+    bad = options.content / "sections" / "99-broken.md"
+    bad.write_text("---\nid: broken\ntitle: Broken\norder: 99\nwhen: \"no_such_fact\"\n---\nText.\n")
+    recorder.wait_for("build_failed")
+    state = version(base)
+    assert state["build"] == 1 and "99-broken.md" in state["error"] and "no_such_fact" in state["error"]
+    assert any("99-broken.md" in str(d["problem"]) for d in recorder.kinds("problem"))
+    status, _, body = get(url)
+    assert status == 200 and body == before  # the previous good build is still served
+    bad.unlink()
+    recorder.wait_for("rebuilt", 2)
+    assert version(base) == {"build": 2, "error": None}
+
+
+def test_stop_event_shuts_the_server_down(served):
+    base, _, recorder, stop, thread = served
+    port = int(base.rsplit(":", 1)[1].strip("/"))
+    stop.set()
+    thread.join(5)
+    assert not thread.is_alive() and recorder.events[-1][0] == "stopped"
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_a_port_in_use_is_reported_before_any_build(tmp_path: Path):
+    options = project_copy(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(BuildError, match=f"127.0.0.1:{port}: cannot serve here"):
+            serve(options, host="127.0.0.1", port=port, reporter=Recorder(), stop_event=threading.Event())
+    assert not options.out.exists()
+
+
+def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
+    project_copy(tmp_path)
+    env = {**os.environ, "MATCHGUIDE_SITE_KEY": KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", "--port", "0", "--as-of", AS_OF.isoformat(),
+         "--profiles", "profiles", "--content", "content", "--theme", "theme"],
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        lines, deadline = [], time.monotonic() + WAIT
+        while time.monotonic() < deadline and not any("serving" in line for line in lines):
+            if select.select([proc.stderr], [], [], 0.2)[0]:
+                lines.append(proc.stderr.readline())
+        serving = next(line for line in lines if "serving" in line)
+        url = re.search(r"at (http://127\.0\.0\.1:\d+/)", serving).group(1)
+        assert get(url)[0] == 200
+        assert (tmp_path / ".matchguide" / "preview" / "site" / "index.html").is_file()  # not output/
+        assert not (tmp_path / "output").exists()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.returncode == 0, err
+    assert "stopped" in err and "Traceback" not in err
+    assert [line for line in lines if line.startswith("[")] == [f"[{i}/3] {pid}: built ({band})\n" for i, (pid, band)
+                                                               in enumerate(zip(PROFILES, ("solid", "pending", "strong")), 1)]
+
+
+# -- the console display ----------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+def test_plain_lines_when_not_a_terminal():
+    out = io.StringIO()
+    console = ConsoleProgress(out, tty=False)
+    for kind, data in [("start", {"guides": 2, "pdf": True}), ("guide", {"id": "a", "band": "solid"}),
+                       ("kept", {"id": "b"}), ("pdf", {"id": "a", "pages": 14}), ("done", {})]:
+        console.event(kind, **data)
+    assert out.getvalue() == "[1/2] a: built (solid)\n[2/2] b: unchanged\n  pdf [1/1] a: 14 pages\n"
+    assert "\r" not in out.getvalue()
+
+
+def test_one_redrawn_line_on_a_terminal_with_problems_printed_above_it():
+    out = io.StringIO()
+    console = ConsoleProgress(out, tty=True, clock=FakeClock())
+    console.event("start", guides=3, pdf=True)
+    console.event("guide", id="a", band="solid")
+    console.event("problem", problem="profiles/c.yaml:4: step2_ck.score: expected an integer")
+    console.event("guide", id="b", band="low")
+    assert "PDFs 0/" in console.bar_text() and "guides 2/3" in console.bar_text()
+    console.event("kept", id="d")
+    assert "PDFs 0/2" in console.bar_text()  # known once every guide is written: one per guide built
+    console.event("pdf", id="a", pages=14)
+    console.event("pdf", id="b", pages=12)
+    console.event("done")
+    text = out.getvalue()
+    assert text.count("\n") == 2 and text.endswith("\n")  # the problem line and the end of the bar
+    assert "\x1b[Kerror: profiles/c.yaml:4: step2_ck.score: expected an integer\n" in text
+    last = text.rstrip("\n").rsplit("\r\x1b[K", 1)[1]
+    assert last.startswith("[" + "#" * 24 + "]") and "guides 3/3" in last and "PDFs 2/2" in last
+
+
+def test_quiet_shows_only_problems_and_serve_lines():
+    out = io.StringIO()
+    console = ConsoleProgress(out, quiet=True, tty=True)
+    console.event("start", guides=1)
+    console.event("guide", id="a", band="solid")
+    console.event("problem", problem="x.yaml:1: bad")
+    console.event("rebuilt", number=2, built=1, kept=0, problems=1)
+    console.event("done")
+    assert out.getvalue() == "error: x.yaml:1: bad\nbuild #2: 1 built, 0 unchanged, 1 problem(s); open pages reload\n"
+
+
+def test_email_messages_become_lines_and_count_applicants():
+    out = io.StringIO()
+    console = ConsoleProgress(out, tty=False)
+    progress = MessageProgress(console, ["ana", "bo"])
+    for message in ["note: MATCHGUIDE_SITE_URL is not set", "ana: wrote outbox/ana.eml (to a@example.org)",
+                    "send: timed out; retrying in 2 s", "bo: sent to b@example.org", "bo: sent to b@example.org"]:
+        progress(message)
+    progress.close()
+    assert out.getvalue().splitlines()[1] == "ana: wrote outbox/ana.eml (to a@example.org)"
+    assert len(out.getvalue().splitlines()) == 5 and console.done == 2 and console.total == 2
+    assert "applicants 2/2" in console.bar_text()
+
+
+def test_summary_table_from_a_real_manifest(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MATCHGUIDE_SITE_KEY", KEY)
+    options = project_copy(tmp_path)
+    result = build(options)
+    doc = manifest.read(options.out)
+    table = summary_table(doc, {i: "built" for i in result.rebuilt}).splitlines()
+    assert table[0].split() == ["id", "band", "basis", "programs", "flags", "pages", "status"]
+    rows = {line.split()[0]: line for line in table[2:]}
+    assert list(rows) == list(PROFILES)
+    assert re.search(r"aisha-rahman +solid +official 238 +120–160 +long_gap +— +built$", rows["aisha-rahman"])
+    assert re.search(r"karim-haddad +strong \(projected\) +practice \d+ ", rows["karim-haddad"])
+    assert re.search(r"fatima-benali +pending +none +— ", rows["fatima-benali"])
+    starts = {line.index(line.split()[1], len(line.split()[0])) for line in table[2:]}
+    assert starts == {table[0].index("band")}  # columns line up
