@@ -148,6 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR",
                    help="theme folder, for the roster (default: themes/default)")
     p.set_defaults(func=cmd_merge)
+
+    p = sub.add_parser("email", help="write each applicant's email to output/outbox/, or send it with --send",
+                       description="Render one message per applicant (subject, text and HTML bodies, the guide link, "
+                                   "the PDF attached). Dry run by default; --send delivers over SMTP configured by "
+                                   "MATCHGUIDE_SMTP_* variables (docs/email.md). A ledger makes each guide go out once.",
+                       epilog="example: matchguide email --send --limit 5")
+    p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="the built output (default: output)")
+    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme with email/ templates")
+    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="where the addresses are")
+    p.add_argument("--ledger", type=Path, metavar="FILE", help="send ledger (default: .matchguide/ledger.jsonl)")
+    p.add_argument("--send", action="store_true", help="deliver for real (default: write .eml files only)")
+    p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
+    p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
+    p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
+    p.add_argument("--resend-changed", action="store_true", help="re-send guides whose PDF changed since it was sent")
+    p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
+    p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
+    p.add_argument("--backoff", type=float, default=2.0, metavar="SECONDS", help="first retry delay, doubled each time")
+    p.set_defaults(func=cmd_email)
     return parser
 
 
@@ -292,6 +311,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     if failed:
         print("fix those rows and import again (add --overwrite to replace profiles already written)", file=sys.stderr)
     return EXIT_PROBLEMS if result.problems else EXIT_OK
+
+
+def cmd_email(args: argparse.Namespace) -> int:
+    """`matchguide email`."""
+    from generator.ledger import default_path
+    from generator.mail import EmailOptions, run_email
+
+    options = EmailOptions(
+        out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
+        only=args.only, limit=args.limit, rate_per_minute=args.rate, resend_changed=args.resend_changed,
+        retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
+        profiles_dir=args.profiles,
+    )
+    result = run_email(options, reporter=lambda line: print(line, file=sys.stderr))
+    print(result.summary())
+    return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

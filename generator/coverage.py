@@ -94,7 +94,7 @@ def _warnings(rows: list[Row], profiles: list[Any], bands: tuple[str, ...], cont
         what = {"section": "section", "example": "example", "faq": "FAQ entry", "layout": "layout"}[row.kind]
         if row.count == 0:
             warnings.append(Problem(row.source, None, row.field, f"no applicant receives this {what}: {_why_unused(row, bands)}"))
-        if all(row.holds) and row.rule.strip() != "true":
+        if n > 1 and all(row.holds) and row.rule.strip() != "true":  # one applicant makes every rule all-or-nothing
             field = row.field if row.kind == "layout" else "when"
             warnings.append(Problem(row.source, None, field, f"rule {row.rule!r} is true for every applicant ({n} of {n}); "
                                     "write `when: true` if that is meant"))

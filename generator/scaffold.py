@@ -84,6 +84,7 @@ def dump(data: dict, header: Sequence[str] = ()) -> str:
 def _emit(data: dict, indent: int, lines: list[str]) -> None:
     pad = " " * indent
     for key, value in data.items():
+        key = _key(key)
         if isinstance(value, dict) and value:
             lines.append(f"{pad}{key}:")
             _emit(value, indent + 2, lines)
@@ -97,12 +98,16 @@ def _emit(data: dict, indent: int, lines: list[str]) -> None:
 
 def _flow(value: Any, block: bool = False) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_key(k)}: {_flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flow(v) for v in value) + "]"
     if block and type(value) is str and _plain_ok(value):
         return value
     return scalar(value)
+
+
+def _key(key: str) -> str:
+    return key if _plain_ok(key) else quote(key)
 
 
 def _plain_ok(text: str) -> bool:

@@ -37,7 +37,7 @@ class BuildLock:
         except BlockingIOError:
             os.close(fd)
             raise BuildError(Problem(str(self.path), None, None,
-                                     "another matchguide build is running on this output folder; wait for it to finish")) from None
+                                     "another matchguide run (a build or an email run) is using this output folder; wait for it to finish")) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

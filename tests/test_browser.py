@@ -223,3 +223,40 @@ def test_print_hides_screen_only_parts_and_shows_the_cover_note(sites: tuple[Sit
         assert print_only.is_visible()
         page.emulate_media(media="screen")
     context.close()
+
+
+def test_serve_reloads_the_open_page_and_shows_a_build_error(tmp_path: Path, browser, monkeypatch):
+    from generator.serve import serve
+    from tests.test_serve import KEY, Recorder, guide_url, project_copy
+
+    monkeypatch.setenv("MATCHGUIDE_SITE_KEY", KEY)
+    options = project_copy(tmp_path)
+    recorder, stop = Recorder(), threading.Event()
+    thread = threading.Thread(target=serve, args=(options,), daemon=True,
+                              kwargs=dict(host="127.0.0.1", port=0, reporter=recorder, stop_event=stop, poll=0.1))
+    thread.start()
+    context = browser.new_context()
+    try:
+        url, _ = guide_url(recorder.wait_for("serving")[0]["url"], options, "aisha-rahman")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.goto(url)
+        profile = options.profiles / "aisha-rahman.yaml"
+        profile.write_text(profile.read_text().replace("name: Aisha Rahman", "name: Aisha Rahman-Reloaded"))
+        page.wait_for_function("document.querySelector('.cover-name').textContent.includes('Reloaded')", timeout=15000)
+        bad = options.content / "sections" / "99-broken.md"
+        bad.write_text("---\nid: broken\ntitle: Broken\norder: 99\nwhen: \"no_such_fact\"\n---\nText.\n")
+        banner = page.locator(".matchguide-serve-error")
+        banner.wait_for(timeout=15000)
+        assert "99-broken.md" in banner.text_content() and page.get_attribute(".matchguide-serve-error", "role") == "alert"
+        page.evaluate("window.beforeTheFix = true")
+        bad.unlink()
+        page.wait_for_function("!window.beforeTheFix && !document.querySelector('.matchguide-serve-error')",
+                               timeout=15000)  # a new page, without the banner
+        assert "Reloaded" in page.locator(".cover-name").text_content() and errors == []
+    finally:
+        context.close()
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
