@@ -6,9 +6,10 @@ Chromium and WeasyPrint draw them the same; no random ids, no CSS variables.
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -53,7 +54,6 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
         return left + (value - lo) / (hi - lo) * (right - left)
 
     bar_top, bar_h = 40, 36
-    avoid = [x(score)] if score is not None else []
     segments = _segments(bands, lo, hi)
     # One size for every band name: the largest at which each fits its whole segment.
     size = min((_fit(str(b.get("label", "")), x(end) - x(start) - 8, (14, 12, 10.5))[1]
@@ -62,11 +62,12 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
     for b, start, end in segments:
         mine = b.get("id") == band.get("id")
         x0, x1 = x(start), x(end)
-        parts.append(f'<g class="band{" current" if mine else ""}" data-band="{escape(b.get("id", ""))}">')
+        kind = "band current" if mine else "band"
+        parts.append(f'<g class="{kind}" data-band="{escape(b.get("id", ""))}">')
         parts.append(_rect(x0, bar_top, x1 - x0, bar_h, ACCENT if mine else BAND_FILL, stroke="#ffffff"))
-        lx, label, fitted = _band_label(str(b.get("label", "")), x0, x1, avoid, size)
+        label, fitted = _fit(str(b.get("label", "")), x1 - x0 - 8, (size,))
         if label:
-            parts.append(_text(lx, bar_top + bar_h / 2 + fitted * 0.36, label, size=fitted,
+            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + fitted * 0.36, label, size=fitted,
                                fill="#ffffff" if mine else MUTED, weight="bold" if mine else None))
         parts.append("</g>")
 
@@ -87,9 +88,12 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
             marker_label = f"You: {score}"
         mx = x(score)
         dash = "4 3" if band.get("projected") else None
+        # A pointer onto the bar's edge and a tick under it: nothing crosses the band names.
         parts.append('<g class="marker">')
-        parts.append(_line(mx, 28, mx, axis_y + 4, INK, width=2.5, dash=dash))
-        parts.append(f'<polygon points="{mx - 7:.1f},23 {mx + 7:.1f},23 {mx:.1f},33" fill="{INK}"/>')
+        parts.append(_line(mx, 22, mx, bar_top - 8, INK, width=2.5, dash=dash))
+        parts.append(f'<polygon points="{mx - 7:.1f},{bar_top - 10} {mx + 7:.1f},{bar_top - 10} {mx:.1f},{bar_top}" '
+                     f'fill="{INK}"/>')
+        parts.append(_line(mx, axis_y, mx, axis_y + 9, INK, width=3))
         parts.append(_text_clamped(mx, 17, marker_label, size=15, width=width, weight="bold"))
         parts.append("</g>")
     else:
@@ -148,27 +152,20 @@ def timeline(facts: dict) -> Markup:
             parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size, fill="#ffffff"))
         parts.append("</g>")
 
-    events = [e for e in _events(facts) if start <= e[1] <= end]
+    events = sorted((e for e in _events(facts) if start <= e[1] <= end), key=lambda e: (e[1], e[0]))
     rows_top = bar_top + bar_h + (26 if phases else 16)
-    row_ends: list[float] = []
-    for key, day, name, _ in sorted(events, key=lambda e: (e[1], e[0])):
-        ex = x(day)
-        text = f"{name} {_short(day)}"
-        size = 14
-        anchor, tx, a, b = _place(ex, text, size, width)
-        row = next((r for r, used in enumerate(row_ends) if used + 8 <= a), len(row_ends))
-        if row == len(row_ends):
-            row_ends.append(b)
-        row_ends[row] = b
+    flags = [_flag(x(day), f"{name} {_short(day)}", 14, width) for _, day, name, _ in events]
+    rows = _rows(flags)
+    for (key, *_), flag, row in zip(events, flags, rows):
         label_y = rows_top + row * 19
         colour = EVENT_COLOURS.get(key, INK)
         dash = "4 3" if key in ("score_release", "as_of") else None
         parts.append(f'<g class="event" data-event="{key}">')
-        parts.append(_line(ex, axis_y - 2, ex, label_y - 12, colour, width=2, dash=dash))
-        parts.append(_text(tx, label_y, text, size=size, fill=colour, anchor=anchor, weight="bold"))
+        parts.append(_line(flag.line_x, axis_y - 2, flag.line_x, label_y + 3, colour, width=2, dash=dash))
+        parts.append(_text(flag.text_x, label_y, flag.text, size=14, fill=colour, anchor=flag.anchor, weight="bold"))
         parts.append("</g>")
 
-    height = rows_top + max(len(row_ends) - 1, 0) * 19 + 8
+    height = rows_top + max(rows, default=0) * 19 + 8
     return _svg("chart-timeline", width, height, _timeline_summary(facts, start, end), parts)
 
 
@@ -261,15 +258,6 @@ def _long(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
-def _band_label(label: str, x0: float, x1: float, avoid: list[float], size: float) -> tuple[float, str, float]:
-    """Where a band's name goes: in the widest stretch of its segment that no marker line crosses."""
-    cuts = [x0, *sorted(a for a in avoid if x0 < a < x1), x1]
-    a, b = max(zip(cuts, cuts[1:]), key=lambda span: span[1] - span[0])
-    a, b = (a if a == x0 else a + 4), (b if b == x1 else b - 4)  # keep clear of a marker line
-    text, fitted = _fit(label, b - a - 6, tuple(s for s in (14, 12, 10.5) if s <= size))
-    return (a + b) / 2, text, fitted
-
-
 def _fit(label: str, room: float, sizes: tuple[float, ...], *, shorten: bool = True) -> tuple[str, float]:
     """The label at the largest size that fits `room`, else shortened with an ellipsis, else ''."""
     for size in sizes:
@@ -280,6 +268,50 @@ def _fit(label: str, room: float, sizes: tuple[float, ...], *, shorten: bool = T
     if shorten and chars >= 5:
         return label[:chars].rstrip() + "\u2026", size
     return "", size
+
+
+class _Flag(NamedTuple):
+    """A date's label hanging beside its line; `start`..`end` is the label's horizontal extent."""
+
+    line_x: float
+    anchor: str
+    text_x: float
+    text: str
+    start: float
+    end: float
+
+
+def _flag(line_x: float, text: str, size: float, width: float) -> _Flag:
+    """The label to the right of its line, or to the left near the end of the picture."""
+    w = len(text) * size * CHAR_WIDTH
+    if line_x + 5 + w <= width - 2:
+        return _Flag(line_x, "start", line_x + 5, text, line_x, line_x + 5 + w)
+    return _Flag(line_x, "end", line_x - 5, text, line_x - 5 - w, line_x)
+
+
+def _rows(flags: list[_Flag]) -> list[int]:
+    """Label rows for the flags: no two labels overlap, and no date's line runs through another's label.
+
+    A line runs from the axis down to its own label, so a label must sit below every line
+    inside its span. There are at most five dates, so the shallowest clean assignment is
+    found by trying them all, fewest rows first; if none is clean, the fewest clashes win.
+    """
+    n = len(flags)
+    overlap = [[i != j and f.start < g.end + 8 and g.start < f.end + 8 for j, g in enumerate(flags)]
+               for i, f in enumerate(flags)]
+    crossed = [[i != j and f.start - 3 <= g.line_x <= f.end + 3 for j, g in enumerate(flags)]
+               for i, f in enumerate(flags)]
+
+    def clashes(rows: tuple[int, ...]) -> int:
+        return sum((overlap[i][j] and rows[i] == rows[j]) + (crossed[i][j] and rows[j] > rows[i])
+                   for i in range(n) for j in range(n))
+
+    for depth in range(1, n + 1):
+        clean = [rows for rows in itertools.product(range(depth), repeat=n) if not clashes(rows)]
+        if clean:
+            return list(min(clean, key=lambda rows: (sum(rows), rows)))
+    everything = itertools.product(range(n), repeat=n)
+    return list(min(everything, key=lambda rows: (clashes(rows), max(rows), sum(rows), rows)))
 
 
 def _place(cx: float, text: str, size: float, width: float) -> tuple[str, float, float, float]:

@@ -315,8 +315,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_email(args: argparse.Namespace) -> int:
     """`matchguide email`."""
+    from generator import manifest
     from generator.ledger import default_path
     from generator.mail import EmailOptions, run_email
+    from generator.progress import ConsoleProgress, MessageProgress
 
     options = EmailOptions(
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
@@ -324,7 +326,13 @@ def cmd_email(args: argparse.Namespace) -> int:
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
         profiles_dir=args.profiles,
     )
-    result = run_email(options, reporter=lambda line: print(line, file=sys.stderr))
+    entries = (manifest.read(args.out) or {}).get("profiles") or []
+    progress = MessageProgress(ConsoleProgress(sys.stderr),
+                               args.only or [e.get("id") for e in entries if isinstance(e, dict)])
+    try:
+        result = run_email(options, reporter=progress)
+    finally:
+        progress.close()
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 

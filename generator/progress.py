@@ -85,6 +85,7 @@ class ConsoleProgress(Reporter):
         self.line(f"error: {problem}", always=True)
 
     def _on_done(self, **_: Any) -> None:
+        self.current = ""
         self._draw(force=True)
         self._end_bar()
 
@@ -181,11 +182,11 @@ class MessageProgress:
 
     def __call__(self, message: str) -> None:
         """Show one message of the email run; the first line that starts with an applicant's id counts them done."""
-        self.console.line(message, always=True)
         match = _APPLICANT_LINE.match(message)
         if match and match.group(1) in self.ids - self.seen and "retrying in" not in message:
             self.seen.add(match.group(1))
             self.console.advance(match.group(1))
+        self.console.line(message, always=True)  # redraws the bar below it, with this count
 
     def close(self) -> None:
         """Leave the terminal on a fresh line after the run."""

@@ -160,13 +160,33 @@ def test_timeline_shows_every_phase_and_date():
     assert float(taper.get("x")) + float(taper.get("width")) == pytest.approx(xs["exam"], abs=0.3)
 
 
-def test_close_dates_get_labels_in_different_rows():
-    root = parse(charts.timeline(timeline_facts()))
-    y = {g.get("data-event"): float(g.find(f"{SVG}text").get("y")) for g in group(root, "event")}
-    assert y["exam"] != y["score_release"]  # 28 days apart on a 16-month line
+def label_span(text: ET.Element) -> tuple[float, float]:
+    """The horizontal extent of a label, by the same generous width estimate the charts use."""
+    w = len(text.text) * float(text.get("font-size")) * charts.CHAR_WIDTH
+    x = float(text.get("x"))
+    return {"start": (x, x + w), "end": (x - w, x), "middle": (x - w / 2, x + w / 2)}[text.get("text-anchor")]
+
+
+@pytest.mark.parametrize("exam", [date(2027, 5, 20), date(2027, 8, 20), date(2027, 9, 14), date(2028, 2, 1)])
+def test_date_labels_neither_overlap_nor_get_crossed_by_lines(exam):
+    facts = make_facts(score=None, kind="none", result="pending", exam=exam, release=exam + timedelta(days=28),
+                       phases=plan(exam))
+    root = parse(charts.timeline(facts))
+    width = float(root.get("viewBox").split()[2])
+    events = []
     for g in group(root, "event"):
-        text = g.find(f"{SVG}text")
-        assert 0 <= float(text.get("x")) <= float(root.get("viewBox").split()[2])
+        line, text = g.find(f"{SVG}line"), g.find(f"{SVG}text")
+        events.append((float(line.get("x1")), float(line.get("y2")), float(text.get("y")), label_span(text)))
+    assert len(events) == (5 if exam < date(2028, 3, 17) - timedelta(days=28) else 4)
+    for i, (_, _, y, (a, b)) in enumerate(events):
+        assert 0 <= a and b <= width
+        for j, (xj, bottom, yj, (aj, bj)) in enumerate(events):
+            if i == j:
+                continue
+            if y == yj:
+                assert b <= aj or bj <= a, "two labels in one row overlap"
+            if a <= xj <= b:
+                assert bottom < y - 10, "a date's line runs through another date's label"
 
 
 def test_timeline_omits_past_dates_and_clips_phases():

@@ -306,3 +306,15 @@ def test_summary_table_from_a_real_manifest(tmp_path: Path, monkeypatch):
     assert re.search(r"fatima-benali +pending +none +— ", rows["fatima-benali"])
     starts = {line.index(line.split()[1], len(line.split()[0])) for line in table[2:]}
     assert starts == {table[0].index("band")}  # columns line up
+
+
+def test_email_progress_on_a_terminal_ends_on_the_full_count():
+    out = io.StringIO()
+    progress = MessageProgress(ConsoleProgress(out, tty=True), ["ana", "bo"])  # a real clock: redraws throttled
+    for message in ["note: no site URL", "ana: wrote outbox/ana.eml", "bo: wrote outbox/bo.eml"]:
+        progress(message)
+    progress.close()
+    text = out.getvalue()
+    assert [line for line in re.split(r"\r\x1b\[K|\n", text) if line.endswith(".eml") or line.startswith("note")] == \
+        ["note: no site URL", "ana: wrote outbox/ana.eml", "bo: wrote outbox/bo.eml"]
+    assert text.endswith("applicants 2/2 · bo\n")
