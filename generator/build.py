@@ -8,13 +8,13 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from generator import GENERATOR, __version__, facts as facts_mod, manifest, privacy, roster
 from generator.calendar import ics_for
 from generator.content import Content, Theme, load_content, load_theme
 from generator.errors import BuildError, InputError, MatchguideError, Problem
-from generator.pdf_jobs import PdfJob, render_pdfs
+from generator.pdf_jobs import PdfJob, PdfPool
 from generator.profiles import load_profiles
 from generator.render import Page, Renderer
 from generator.report import Reporter
@@ -155,15 +155,17 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         staged = StagedOutput(options.out)
         try:
             _write_site_pages(staged, inputs)
-            jobs = _write_guides(staged, inputs, profiles, key, previous, options, result, reporter)
-            if jobs:
-                pages: dict[str, int] = {}
+            pages: dict[str, int] = {}
 
-                def done(job: PdfJob, count: int) -> None:
-                    pages[job.id] = count
-                    reporter.event("pdf", id=job.id, pages=count)
+            def done(job: PdfJob, count: int) -> None:
+                pages[job.id] = count
+                reporter.event("pdf", id=job.id, pages=count)
 
-                failed = render_pdfs(jobs, workers=options.jobs, timeout=options.pdf_timeout, on_done=done)
+            # Workers render PDFs while this process goes on with the next guides' HTML.
+            with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=done) as pool:
+                _write_guides(staged, inputs, profiles, key, previous, options, result, reporter, pool.submit)
+                failed = pool.finish()
+            if pool.submitted:
                 for record in result.entries:
                     record.setdefault("pages", pages.get(record["id"]))
                 _drop_failed(staged, result, failed, reporter)
@@ -190,8 +192,8 @@ def _write_site_pages(staged: StagedOutput, inputs: Inputs) -> None:
 
 
 def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key: bytes, previous: dict[str, dict],
-                  options: BuildOptions, result: BuildResult, reporter: Reporter) -> list[PdfJob]:
-    jobs: list[PdfJob] = []
+                  options: BuildOptions, result: BuildResult, reporter: Reporter,
+                  submit: Callable[[PdfJob], None]) -> None:
     for profile in profiles:
         facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
         selection = select(facts, inputs.content, inputs.theme)
@@ -217,7 +219,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
                 source = staged.staging / PDF_SOURCES / f"{profile.id}.html"
                 source.parent.mkdir(exist_ok=True)
                 source.write_text(pdf_html, "utf-8")
-                jobs.append(PdfJob(
+                submit(PdfJob(
                     id=profile.id,
                     html=str(source),
                     base_url=inputs.theme.assets.resolve().as_uri() + "/",
@@ -236,7 +238,6 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
         result.entries.append(record)
         result.rebuilt.append(profile.id)
         reporter.event("guide", id=profile.id, band=record["band"])
-    return jobs
 
 
 def _keep(staged: StagedOutput, record: dict) -> bool:

@@ -52,8 +52,9 @@ def milestones(facts: dict, profile: Any) -> list[Milestone]:
         margin = dates["release_margin_days"]
         timing = (f"{margin} days before ERAS opens." if margin > 0 else "the day ERAS opens." if margin == 0
                   else f"{-margin} days after ERAS opens.")
-        days = (dates["score_release"] - dates["exam"]).days
-        found.append(Milestone("step2-score", "Step 2 CK score expected", dates["score_release"], dates["score_release"],
+        release = dates["score_release"]
+        days = (release - dates["exam"]).days
+        found.append(Milestone("step2-score", "Step 2 CK score expected", release, release,
                                f"Scores usually arrive about {days} days after the exam: {timing}"))
     found.append(Milestone("eras-opens", f"ERAS opens ({facts['cycle']} cycle)", dates["eras"], dates["eras"],
                            "Programs can receive your application from this day."))

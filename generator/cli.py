@@ -68,9 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="load and validate everything; write nothing",
                        description="Validate profiles, content, rules and templates, and list what each guide receives.",
-                       epilog="examples: matchguide check --as-of 2026-11-25\n"
-                              "          matchguide check --as-of 2026-11-25 --coverage --strict",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog="example: matchguide check --as-of 2026-11-25 --coverage --strict")
     _common(p)
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.add_argument("--coverage", action="store_true",
@@ -92,8 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
                        description="Write DIR/ID.yaml: a valid profile with the required fields filled with "
                                    "placeholders and every optional field shown as a comment. Never overwrites a file.",
-                       epilog="example: matchguide new aisha-rahman --name 'Aisha Rahman' "
-                              "--email aisha.rahman@example.org")
+                       epilog="example: matchguide new aisha-rahman --email aisha@example.org")
     p.add_argument("id", metavar="ID", help="the applicant's id: lowercase letters, digits and hyphens")
     p.add_argument("--name", help="the applicant's name (default: from the id, e.g. 'Aisha Rahman')")
     p.add_argument("--email", help="the applicant's email (default: a placeholder ID@example.invalid)")

@@ -23,6 +23,9 @@ KINDS = {
     "faq": ("faq", ("id", "question", "order", "when"), ()),
 }
 ALWAYS = "true"
+# Ids the theme uses for its own parts of the page; a section with one of these would clash.
+RESERVED_IDS = {"worked-examples", "faq", "main", "top", "toc-title", "contents"}
+RESERVED_PREFIXES = ("example-", "faq-", "chart-")
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Item:
     digest: str
     template: str | None = None
     band: str | None = None
+    template_line: int | None = None
 
 
 @dataclass
@@ -100,12 +104,11 @@ def load_content(root: Path, *, schema: dict, band_ids: list[str], source_prefix
 
 
 def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[str]) -> Item:
-    raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(Problem(source, None, None, f"not UTF-8 text (byte {exc.start})")) from None
-    doc, body, body_line = yamlstrict.split_front_matter(text, source)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")) from None
+    doc, body, body_line = yamlstrict.split_front_matter(raw, source)  # bad UTF-8 and NUL bytes: located errors
     data = doc.data if isinstance(doc.data, dict) else {}
     _, required, optional = KINDS[kind]
     problems = []
@@ -131,13 +134,16 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
                 problems.append(Problem(source, where(key), key, f"expected an integer, got {value!r}"))
         elif key == "when":
             try:
-                value = parse_rule(value, schema=schema, source=source, line=where(key))
+                value = parse_rule(value, schema=schema, source=source, line=_value_line(raw, where(key)))
             except InputError as exc:
                 problems.extend(exc.problems)
         elif not isinstance(value, str) or not value.strip():
             problems.append(Problem(source, where(key), key, f"expected text, got {value!r}"))
         elif key == "id" and not ID_RE.match(value):
             problems.append(Problem(source, where(key), key, f"expected lowercase letters, digits and '-', got {value!r}"))
+        elif key == "id" and kind == "section" and (value in RESERVED_IDS or value.startswith(RESERVED_PREFIXES)):
+            problems.append(Problem(source, where(key), key, f"{value!r} is used by the theme for its own page parts; "
+                                                            "choose another id"))
         elif key == "band" and value not in band_ids:
             problems.append(Problem(source, where(key), key, f"expected one of {', '.join(band_ids)}, got {value!r}"))
         elif key == "template" and not TEMPLATE_RE.match(value):
@@ -158,7 +164,17 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         digest=hashlib.sha256(raw).hexdigest(),
         template=values.get("template"),
         band=values.get("band"),
+        template_line=where("template") if "template" in values else None,
     )
+
+
+_BLOCK_SCALAR = re.compile(rb":[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")
+
+
+def _value_line(raw: bytes, line: int | None) -> int | None:
+    """The line a value's text starts on: for a block scalar (`when: |`), the line after its key."""
+    lines = raw.split(b"\n")
+    return line + 1 if line and line <= len(lines) and _BLOCK_SCALAR.search(lines[line - 1]) else line
 
 
 def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) -> Theme:

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 from generator import facts as facts_mod
 from generator.build import Inputs, display
-from generator.content import Content, Theme
+from generator.content import ALWAYS, Content, Theme
 from generator.errors import Problem
 from generator.explain import KINDS, explain
 
@@ -93,11 +93,13 @@ def _warnings(rows: list[Row], profiles: list[Any], bands: tuple[str, ...], cont
     for row in rows:
         what = {"section": "section", "example": "example", "faq": "FAQ entry", "layout": "layout"}[row.kind]
         if row.count == 0:
-            warnings.append(Problem(row.source, None, row.field, f"no applicant receives this {what}: {_why_unused(row, bands)}"))
-        if n > 1 and all(row.holds) and row.rule.strip() != "true":  # one applicant makes every rule all-or-nothing
+            message = f"no applicant receives this {what}: {_why_unused(row, bands)}"
+            warnings.append(Problem(row.source, None, row.field, message))
+        # With one applicant every rule is all or nothing, so "true for everyone" says nothing.
+        if n > 1 and all(row.holds) and row.rule.strip() != ALWAYS:
             field = row.field if row.kind == "layout" else "when"
-            warnings.append(Problem(row.source, None, field, f"rule {row.rule!r} is true for every applicant ({n} of {n}); "
-                                    "write `when: true` if that is meant"))
+            message = f"rule {row.rule!r} is true for every applicant ({n} of {n}); write `when: true` if that is meant"
+            warnings.append(Problem(row.source, None, field, message))
     for index, profile in enumerate(profiles):
         band = bands[index]
         if any(row.kind == "example" and row.received[index] for row in rows):
@@ -141,8 +143,10 @@ def format_matrix(cov: Coverage, max_columns: int = MAX_COLUMNS) -> str:
         else:
             cells = ["✓" if r else "·" for r in row.received]
         label = f"{row.kind:<{max(len(k) for k in KINDS)}}  {row.id}"
-        out.append(f"{label:<{label_width}} " + " ".join(c.rjust(w) for c, w in zip(cells, widths)) + f"  {row.count}/{n}")
+        marks = " ".join(c.rjust(w) for c, w in zip(cells, widths))
+        out.append(f"{label:<{label_width}} {marks}  {row.count}/{n}")
     if not by_band and n:
         out.append("columns:")
-        out += [f"  {i:>{len(str(n))}}  {ident} ({band})" for i, (ident, band) in enumerate(zip(cov.profiles, cov.bands), 1)]
+        digits = len(str(n))
+        out += [f"  {i:>{digits}}  {ident} ({band})" for i, (ident, band) in enumerate(zip(cov.profiles, cov.bands), 1)]
     return "\n".join(out) + "\n"

@@ -73,23 +73,20 @@ def explain(facts: dict, content: Content, theme: Theme, *, applicant_id: str, s
             holds, error = _evaluate(item.rule, facts)
             if kind == "example":
                 matches = item.band == facts["band"]["id"]
-                decisions.append(_decision(kind, item.id, item.rule, facts, holds, error, selected=matches and bool(holds),
-                                           band=item.band, band_matches=matches, applicant_band=facts["band"]["id"]))
+                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=matches and bool(holds),
+                                     band=item.band, band_matches=matches, applicant_band=facts["band"]["id"])
             else:
-                decisions.append(_decision(kind, item.id, item.rule, facts, holds, error, selected=bool(holds)))
+                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=bool(holds))
+            decisions.append(decision)
     chosen = None
     for layout in theme.layouts:
         holds, error = _evaluate(layout.rule, facts)
-        note = None
-        if holds and chosen is None:
-            chosen = layout.id
-        elif holds:
-            note = f"an earlier layout, {chosen}, was chosen"
-        decisions.append(_decision("layout", layout.id, layout.rule, facts, holds, error, selected=chosen == layout.id
-                                   and note is None, note=note))
+        first = bool(holds) and chosen is None
+        note = f"an earlier layout, {chosen}, was chosen" if holds and not first else None
+        chosen = layout.id if first else chosen
+        decisions.append(_decision("layout", layout.id, layout.rule, facts, holds, error, selected=first, note=note))
     if chosen is None:  # select() falls back to the last layout
-        last = decisions.pop()
-        decisions.append(Decision(**{**last.__dict__, "selected": True, "note": "no layout rule holds; the last is used"}))
+        decisions[-1] = replace(decisions[-1], selected=True, note="no layout rule holds; the last one is used")
     return Explanation(applicant_id, facts["name"], source, facts["dates"]["as_of"], facts["cycle"], key_facts(facts),
                        decisions, facts)
 
@@ -108,25 +105,32 @@ def _decision(kind: str, ident: str, rule: Rule, facts: dict, holds: bool | None
 
 def key_facts(facts: dict) -> list[tuple[str, str]]:
     """The facts that decide most of a guide, each as (label, one line that says why)."""
-    dates, plan = facts["dates"], facts["plan"]
-    lines = [("band", _band_line(facts)), ("programs", _programs_line(facts))]
-    lines.append(("flags", ", ".join(facts["flag_list"]) or "none"))
-    step2 = facts["step2"]
-    lines.append(("step 2 ck", f"{step2['result']}" + (f", exam {show(step2['exam_date'])}" if step2["exam_date"] else "")
-                  + (f", {step2['practice_count']} practice exam(s)" if step2["practice_count"] else "")
-                  + (f", qbank {show(step2['qbank_percent'])}%" if step2["qbank_percent"] is not None else "")))
-    parts = [f"ERAS {show(dates['eras'])}", f"Match Day {show(dates['match_day'])}"]
+    dates, plan, step2 = facts["dates"], facts["plan"], facts["step2"]
+    exam = [step2["result"]]
+    exam += [f"exam {show(step2['exam_date'])}"] if step2["exam_date"] else []
+    exam += [f"{step2['practice_count']} practice exam(s)"] if step2["practice_count"] else []
+    exam += [f"qbank {show(step2['qbank_percent'])}%"] if step2["qbank_percent"] is not None else []
+    when = [f"ERAS {show(dates['eras'])}", f"Match Day {show(dates['match_day'])}"]
     if dates["score_release"]:
-        parts.insert(0, f"score expected {show(dates['score_release'])} ({dates['release_margin_days']:+d} days to ERAS)")
-    lines.append(("dates", ", ".join(parts)))
+        margin = dates["release_margin_days"]
+        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to ERAS)")
     if plan["available"]:
-        lines.append(("plan", f"{plan['weeks']} weeks to the exam" + (" (compressed)" if plan["compressed"] else "")
-                      + f", from {show(plan['start'])}"))
+        compressed = " (compressed)" if plan["compressed"] else ""
+        study = f"{plan['weeks']} weeks to the exam{compressed}, from {show(plan['start'])}"
     else:
-        lines.append(("plan", "none (no future exam date for a pending Step 2 CK)"))
-    lines.append(("profile", f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "
-                  f"visa {facts['visa'] or 'not given'}, USCE {show(facts['usce_months'])} months, US LoRs {facts['us_lors']}"))
-    return lines
+        study = "none (no future exam date for a pending Step 2 CK)"
+    person = (f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "
+              f"visa {facts['visa'] or 'not given'}, USCE {show(facts['usce_months'])} months, "
+              f"US LoRs {facts['us_lors']}")
+    return [
+        ("band", _band_line(facts)),
+        ("programs", _programs_line(facts)),
+        ("flags", ", ".join(facts["flag_list"]) or "none"),
+        ("step 2 ck", ", ".join(exam)),
+        ("dates", ", ".join(when)),
+        ("plan", study),
+        ("profile", person),
+    ]
 
 
 def _band_line(facts: dict) -> str:
@@ -146,11 +150,13 @@ def _programs_line(facts: dict) -> str:
     if programs["tier"] is None:
         return "no number yet (band pending)"
     line = f"{programs['tier']}: {programs['min']}–{programs['max']} programs"
-    why = {"failure": f"failure ({facts['failures_total']} failed attempt(s))", "long_gap": f"long_gap (gap {facts['gap']})"}
+    why = {"failure": f"failure ({facts['failures_total']} failed attempt(s))",
+           "long_gap": f"long_gap (gap {facts['gap']})"}
+    basis = show(facts["basis"]["score"])
     if programs["raised_by"]:
         raised = ", ".join(why.get(m, m) for m in programs["raised_by"])
-        return f"{line}; base tier {programs['base_tier']} from basis {show(facts['basis']['score'])}, raised by {raised}"
-    return f"{line}; tier from basis {show(facts['basis']['score'])}, no modifiers"
+        return f"{line}; base tier {programs['base_tier']} from basis {basis}, raised by {raised}"
+    return f"{line}; tier from basis {basis}, no modifiers"
 
 
 def show(value: Any) -> str:

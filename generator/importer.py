@@ -157,13 +157,15 @@ def read_rows(csv_path: Path, source: str) -> tuple[list[str], list[tuple[int, l
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(Problem(source, None, None, f"not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'")) from None
+        message = f"not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'"
+        raise InputError(Problem(source, None, None, message)) from None
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         raise InputError(Problem(source, None, None, f"not a readable CSV file: {exc}")) from None
     if not records or not any(cell.strip() for cell in records[0]):
-        raise InputError(Problem(source, 1, None, f"no header row; expected columns such as {', '.join(REQUIRED_COLUMNS)}"))
+        message = f"no header row; expected columns such as {', '.join(REQUIRED_COLUMNS)}"
+        raise InputError(Problem(source, 1, None, message))
     header = [cell.strip().lower() for cell in records[0]]
     _check_header(header, f"{source}:row 1")
     rows = [(number, cells) for number, cells in enumerate(records[1:], start=2) if any(c.strip() for c in cells)]
@@ -173,10 +175,12 @@ def read_rows(csv_path: Path, source: str) -> tuple[list[str], list[tuple[int, l
 def _check_header(header: list[str], where: str) -> None:
     problems = []
     for index, column in enumerate(header):
+        if not column:
+            continue  # a trailing empty column, as spreadsheets often export; a value under it is a row problem
         if column not in COLUMNS:
             near = difflib.get_close_matches(column.replace("-", "_").replace(" ", "_"), COLUMNS, n=1, cutoff=0.6)
             hint = f"; did you mean '{near[0]}'?" if near else "; see docs/advisors.md for the columns"
-            problems.append(Problem(where, None, column or f"column {index + 1}", f"unknown column{hint}"))
+            problems.append(Problem(where, None, column, f"unknown column{hint}"))
         elif header.index(column) != index:
             problems.append(Problem(where, None, column, "column appears twice"))
     for column in REQUIRED_COLUMNS:
@@ -195,6 +199,9 @@ def row_profile(header: list[str], cells: list[str], where: str) -> tuple[dict, 
     for column, cell in zip(header, cells):
         text = cell.strip()
         if not text:
+            continue
+        if not column:
+            problems.append(Problem(where, None, None, f"the value {text[:40]!r} is in a column without a header"))
             continue
         path, kind = COLUMNS[column]
         if kind == "practice":

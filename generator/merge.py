@@ -20,7 +20,6 @@ from typing import Sequence
 from generator import GENERATOR, manifest, privacy, roster
 from generator.build import GUIDE_DIR, BuildOptions, display, load_cohort, load_inputs
 from generator.errors import BuildError, Problem
-from generator.report import Reporter
 from generator.slugs import KEY_ENV, site_key, slug
 from generator.writer import BuildLock, StagedOutput
 
@@ -58,10 +57,8 @@ class MergeResult:
         return not self.problems
 
 
-def merge(out: Path, shard_dirs: Sequence[Path], options: BuildOptions | None = None,
-          reporter: Reporter | None = None) -> MergeResult:
+def merge(out: Path, shard_dirs: Sequence[Path], options: BuildOptions | None = None) -> MergeResult:
     """Merge shard output folders into `out` atomically; raise BuildError if they do not fit together."""
-    reporter = reporter or Reporter()
     options = replace(options or BuildOptions(), out=out, only=None, shard=None)
     if not shard_dirs:
         raise BuildError(Problem("merge", None, None, "no shard output folders given"))
@@ -87,12 +84,8 @@ def merge(out: Path, shard_dirs: Sequence[Path], options: BuildOptions | None = 
         except BaseException:
             staged.abort()
             raise
-    for shard in shards:
-        reporter.event("shard", root=str(shard.root), guides=len(shard.doc["profiles"]))
-    result = MergeResult(entries=doc["profiles"], problems=[Problem(**e) for e in doc["errors"]], shards=len(shards),
-                         manifest_path=out / manifest.NAME)
-    reporter.event("done", built=len(result.entries), problems=len(result.problems))
-    return result
+    return MergeResult(entries=doc["profiles"], problems=[Problem(**e) for e in doc["errors"]], shards=len(shards),
+                       manifest_path=out / manifest.NAME)
 
 
 def _read_shard(root: Path) -> Shard:
@@ -131,8 +124,9 @@ def _settings(shards: list[Shard]) -> tuple[dict, dict]:
     for shard in shards[1:]:
         for k in dict.fromkeys(keys + [k for k in shard.doc if k not in ("profiles", "errors")]):
             if shard.doc.get(k) != first.doc.get(k):
-                problems.append(Problem(shard.source(), None, k, f"is {shard.doc.get(k)!r}, but {first.doc.get(k)!r} in "
-                                        f"{first.source()}; build every shard with the same --as-of, --cycle and version"))
+                problems.append(Problem(
+                    shard.source(), None, k, f"is {shard.doc.get(k)!r}, but {first.doc.get(k)!r} in {first.source()}; "
+                                             "build every shard with the same --as-of, --cycle and version"))
     for k in SETTINGS:
         if k not in first.doc:
             problems.append(Problem(first.source(), None, k, "missing"))
@@ -169,7 +163,8 @@ def _files(shards: list[Shard]) -> dict[str, Path]:
         for rel in sorted(shared - mine):
             problems.append(Problem(shard.source(rel), None, None, f"missing, but present in {first.source(rel)}"))
         for rel in sorted(mine - shared):
-            problems.append(Problem(shard.source(rel), None, None, f"not in {display(first.root)}; shared files must match"))
+            problems.append(Problem(shard.source(rel), None, None,
+                                    f"not in {display(first.root)}; shared files must match"))
         for rel in sorted(mine & shared):
             if shard is not first and shard.files[rel].read_bytes() != first.files[rel].read_bytes():
                 problems.append(Problem(shard.source(rel), None, None,

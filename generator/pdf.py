@@ -63,6 +63,15 @@ class AssetFetcher(URLFetcher):
             return real
         return None
 
+    def is_missing(self, url: str) -> bool:
+        """True for a file URL inside an asset folder that does not exist: a typo or a missing asset, not an escape."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return False
+        real = Path(os.path.realpath(url2pathname(parts.path)))
+        return parts.scheme == "file" and not real.exists() and any(real.is_relative_to(root) for root in self.roots)
+
 
 class _Collector(logging.Handler):
     """Keeps the ERROR records WeasyPrint logs while one document renders."""
@@ -103,8 +112,11 @@ def render_pdf(html: str, *, base_url: str, asset_roots: Sequence[Path], target:
         logger.setLevel(old_level)
     # One problem per PDF, so a caller that reports only the first still shows everything.
     said = []
-    if fetcher.refused:
-        said.append("refused to fetch " + ", ".join(dict.fromkeys(fetcher.refused))
+    missing = [url for url in dict.fromkeys(fetcher.refused) if fetcher.is_missing(url)]
+    if missing:
+        said.append("not found in the asset folders: " + ", ".join(missing))
+    if len(missing) < len(set(fetcher.refused)):
+        said.append("refused to fetch " + ", ".join(u for u in dict.fromkeys(fetcher.refused) if u not in missing)
                     + " (only data: URLs and files in the asset folders are allowed)")
     said += [f"WeasyPrint error: {message}" for message in collector.messages
              if not any(url in message for url in fetcher.refused)]

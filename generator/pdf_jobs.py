@@ -1,24 +1,36 @@
 """Render many PDFs on every core: a pool of warm WeasyPrint workers, one guide per task.
 
 WeasyPrint is imported once, before the workers fork, and `gc.freeze()` keeps
-the imported objects out of the collector so the forked pages stay shared.
-Each task is one guide, handed out as workers free up (largest first), so both
-cores stay busy to the end. A guide that runs past the time limit fails alone:
-the pool is replaced and the remaining guides go on.
+the inherited objects out of the collector so the forked pages stay shared.
+Workers live for the whole build, so each keeps its font configuration (and
+whatever else `generator.pdf` caches per process) from one guide to the next.
+
+Guides can be submitted while the build is still rendering HTML: each worker
+is handed one guide at a time, the largest waiting one first, so every core
+stays busy to the end. A guide that runs past the time limit fails alone: its
+worker is killed and replaced, and the other guides go on. With one job the
+PDFs are rendered in the build process itself, with the same time limit.
 """
 
 from __future__ import annotations
 
 import gc
+import heapq
 import multiprocessing
 import os
 import shutil
+import signal
+import threading
+import time
 from dataclasses import dataclass
 from datetime import date
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterable
 
 from generator.errors import MatchguideError, Problem
+
+OnDone = Callable[["PdfJob", int], None]
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,11 @@ class PdfJob:
     created: str
 
 
-def _init_worker() -> None:
-    gc.freeze()
+class _Overtime(BaseException):
+    """Raised by the alarm in the build process; a BaseException so WeasyPrint's handlers let it through."""
 
 
-def _render(job: PdfJob) -> tuple[str, int | None, Problem | None]:
+def _render(job: PdfJob) -> tuple[int | None, Problem | None]:
     from generator.pdf import render_pdf
 
     try:
@@ -52,11 +64,36 @@ def _render(job: PdfJob) -> tuple[str, int | None, Problem | None]:
                 os.link(job.targets[0], extra)
             except OSError:
                 shutil.copyfile(job.targets[0], extra)
-        return job.id, pages, None
+        return pages, None
     except MatchguideError as exc:
-        return job.id, None, exc.problems[0]
+        return None, exc.problems[0]
     except Exception as exc:  # one broken guide must not stop the cohort
-        return job.id, None, Problem(f"pdf/{job.id}.pdf", None, None, f"PDF rendering failed: {type(exc).__name__}: {exc}")
+        return None, _problem(job, f"PDF rendering failed: {type(exc).__name__}: {exc}")
+
+
+def _problem(job: PdfJob, message: str) -> Problem:
+    return Problem(f"pdf/{job.id}.pdf", None, None, message)
+
+
+def _overtime(job: PdfJob, timeout: float) -> Problem:
+    return _problem(job, f"PDF rendering took longer than {timeout:g} s and was stopped")
+
+
+def _serve(conn: Connection, others: list[Connection]) -> None:
+    """A worker's life: take a job, render it, send back (pages, problem); stop at None or a closed pipe."""
+    # The build process owns Ctrl-C; the pipes of the other workers are theirs (so a dead parent means EOF here).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for other in others:
+        other.close()
+    gc.freeze()
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        conn.send(_render(job))
 
 
 def default_workers() -> int:
@@ -67,57 +104,165 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def render_pdfs(jobs: Sequence[PdfJob], *, workers: int | None = None, timeout: float = 120.0,
-                on_done: Callable[[PdfJob, int], None] | None = None) -> dict[str, Problem]:
-    """Render every job; return the problem of each guide that failed, by applicant id."""
-    workers = min(workers or default_workers(), len(jobs)) or 1
-    failed: dict[str, Problem] = {}
-    by_id = {job.id: job for job in jobs}
-    if workers == 1:
-        for job in jobs:
-            _, pages, problem = _render(job)
-            _settle(job, pages, problem, failed, on_done)
-        return failed
-    import generator.pdf  # noqa: F401  (import WeasyPrint once, before forking)
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    job: PdfJob | None = None
+    started: float = 0.0
 
-    pending = sorted(jobs, key=lambda j: -_size(j))
-    ctx = multiprocessing.get_context("fork")
-    while pending:
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
-            tasks = [(job, pool.apply_async(_render, (job,))) for job in pending]
-            pending = []
-            for i, (job, task) in enumerate(tasks):
+
+class PdfPool:
+    """Warm WeasyPrint workers, started on the first guide; `submit` guides, then `finish` for the failures."""
+
+    def __init__(self, workers: int | None = None, *, timeout: float = 120.0, on_done: OnDone | None = None):
+        self.size = max(1, workers or default_workers())
+        self.timeout = timeout
+        self.on_done = on_done
+        self.failed: dict[str, Problem] = {}
+        self._queue: list[tuple[int, int, PdfJob]] = []
+        self._workers: list[_Worker] = []
+        self.submitted = 0
+
+    def __enter__(self) -> PdfPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def submit(self, job: PdfJob) -> None:
+        """Queue one guide; with several jobs it goes to the next free worker at once, else it waits for `finish`."""
+        self.submitted += 1
+        if self.size == 1:
+            self._queue.append((0, self.submitted, job))
+            return
+        heapq.heappush(self._queue, (-_size(job), self.submitted, job))
+        if not self._workers:
+            self._start()
+        self._step(block=False)
+
+    def finish(self) -> dict[str, Problem]:
+        """Wait for every submitted guide; return the problem of each that failed, by applicant id."""
+        if self.size == 1:
+            for _, _, job in self._queue:
+                self._settle(job, *self._render_here(job))
+            self._queue = []
+        while self._queue or any(w.job for w in self._workers):
+            self._step(block=True)
+        self.close()
+        return self.failed
+
+    def close(self) -> None:
+        """Stop the workers (a guide still running is abandoned: the build is being thrown away)."""
+        for worker in self._workers:
+            if worker.job is None:
                 try:
-                    _, pages, problem = task.get(timeout=timeout)
-                except multiprocessing.TimeoutError:
-                    failed[job.id] = Problem(f"pdf/{job.id}.pdf", None, None,
-                                             f"PDF rendering took longer than {timeout:g} s and was stopped")
-                    pool.terminate()
-                    pending = [j for j, t in tasks[i + 1:] if not _collect(j, t, failed, on_done)]
-                    break
-                _settle(by_id[job.id], pages, problem, failed, on_done)
-    return failed
+                    worker.conn.send(None)
+                except OSError:
+                    pass
+            else:
+                worker.process.kill()
+        for worker in self._workers:
+            worker.process.join(5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers = []
+
+    def _start(self) -> None:
+        import generator.pdf  # noqa: F401  (import WeasyPrint once, before forking)
+
+        gc.collect()
+        for _ in range(self.size):
+            self._workers.append(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        parent, child = multiprocessing.Pipe()
+        others = [w.conn for w in self._workers] + [parent]
+        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def _step(self, block: bool) -> None:
+        """Hand out waiting guides to idle workers, then take the results that are ready."""
+        for i, worker in enumerate(self._workers):
+            if worker.job is None and self._queue:
+                entry = heapq.heappop(self._queue)
+                try:
+                    worker.conn.send(entry[2])
+                except OSError:  # the idle worker is gone: the guide waits for its replacement
+                    heapq.heappush(self._queue, entry)
+                    self._workers[i] = self._respawn(worker)
+                    continue
+                worker.job, worker.started = entry[2], time.monotonic()
+        busy = [w for w in self._workers if w.job]
+        if not busy:
+            return
+        now = time.monotonic()
+        wait_for = max(0.0, min(w.started + self.timeout for w in busy) - now) if block else 0.0
+        ready = set(wait([w.conn for w in busy], wait_for))
+        for i, worker in enumerate(self._workers):
+            job = worker.job
+            if job is None:
+                continue
+            if worker.conn in ready:
+                try:
+                    pages, problem = worker.conn.recv()
+                except (EOFError, OSError):
+                    code = worker.process.exitcode
+                    self._replace(i, _problem(job, f"the PDF worker died while rendering this guide (exit code {code})"))
+                    continue
+                worker.job = None
+                self._settle(job, pages, problem)
+            elif time.monotonic() - worker.started >= self.timeout:
+                self._replace(i, _overtime(job, self.timeout))
+
+    def _replace(self, index: int, problem: Problem) -> None:
+        worker = self._workers[index]
+        assert worker.job is not None
+        self.failed[worker.job.id] = problem
+        self._workers[index] = self._respawn(worker)
+
+    def _respawn(self, worker: _Worker) -> _Worker:
+        worker.process.kill()
+        worker.process.join()
+        worker.conn.close()
+        return self._spawn()
+
+    def _render_here(self, job: PdfJob) -> tuple[int | None, Problem | None]:
+        # The alarm can only interrupt the main thread; elsewhere the guide runs without a limit.
+        if threading.current_thread() is not threading.main_thread():
+            return _render(job)
+
+        def expire(signum: int, frame: Any) -> None:
+            raise _Overtime()
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        try:
+            return _render(job)
+        except _Overtime:
+            return None, _overtime(job, self.timeout)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    def _settle(self, job: PdfJob, pages: int | None, problem: Problem | None) -> None:
+        if problem is not None:
+            self.failed[job.id] = problem
+        elif self.on_done:
+            self.on_done(job, pages or 0)
 
 
-def _collect(job: PdfJob, task: multiprocessing.pool.AsyncResult, failed: dict[str, Problem],
-             on_done: Callable[[PdfJob, int], None] | None) -> bool:
-    """Take a finished task's result; False when it had not finished (it will be run again)."""
-    if not task.ready():
-        return False
-    try:
-        _, pages, problem = task.get(timeout=0)
-    except Exception:
-        return False
-    _settle(job, pages, problem, failed, on_done)
-    return True
-
-
-def _settle(job: PdfJob, pages: int | None, problem: Problem | None, failed: dict[str, Problem],
-            on_done: Callable[[PdfJob, int], None] | None) -> None:
-    if problem is not None:
-        failed[job.id] = problem
-    elif on_done:
-        on_done(job, pages or 0)
+def render_pdfs(jobs: Iterable[PdfJob], *, workers: int | None = None, timeout: float = 120.0,
+                on_done: OnDone | None = None) -> dict[str, Problem]:
+    """Render every job; return the problem of each guide that failed, by applicant id."""
+    with PdfPool(workers, timeout=timeout, on_done=on_done) as pool:
+        for job in jobs:
+            pool.submit(job)
+        return pool.finish()
 
 
 def _size(job: PdfJob) -> int:

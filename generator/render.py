@@ -8,6 +8,7 @@ escaped for Markdown (and so for HTML), so profile text stays inert data.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import threading
@@ -142,7 +143,9 @@ class Renderer:
         self.strategy = strategy
         self.site = {"generator": generator, "cycle": cycle, "as_of": as_of}
         self.md = make_markdown()
-        self._md_cache: dict[str, Markup] = {}
+        self._md_cache: dict[tuple[int, str], Markup] = {}
+        self._refused_links: list[str] = []
+        self.md.validateLink = self._validate_link
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
@@ -167,7 +170,11 @@ class Renderer:
             except TemplateSyntaxError as exc:
                 self.problems.append(Problem(f"themes/{theme.root.name}/{name}", exc.lineno, None, f"template syntax error: {exc.message}"))
             except TemplateError as exc:
-                self.problems.append(Problem(f"themes/{theme.root.name}/{name}", None, None, f"template not found: {exc}"))
+                wanted_by = [Problem(item.source, item.template_line, "template",
+                                     f"no template {name} in themes/{theme.root.name}")
+                             for item in content.sections if item.template and name == f"sections/{item.template}.html"]
+                self.problems += wanted_by or [Problem(f"themes/{theme.root.name}/{name}", None, None,
+                                                       f"template not found: {exc}")]
 
     def _compile(self, item: Item) -> Template:
         try:
@@ -188,20 +195,43 @@ class Renderer:
             if isinstance(exc, TimeLimit):
                 self._runaway[item.source] = problem  # fail the next guides at once instead of waiting again
             raise InputError(problem) from None
-        html = self._md_cache.get(text)
+        # Examples and FAQ entries sit one heading level deeper in the page than sections.
+        shift = 0 if item.kind == "section" else 1
+        html = self._md_cache.get((shift, text))
         if html is None:
-            html = self._md_cache[text] = Markup(self.md.render(text))
+            self._refused_links.clear()
+            html = Markup(self._markdown(text, shift))
+            if self._refused_links:  # markdown-it shows a refused link as text; the author should hear of it
+                urls = ", ".join(dict.fromkeys(self._refused_links))
+                line = next((item.body_line + i for i, source in enumerate(item.body.split("\n"))
+                             if any(url in source for url in self._refused_links)), item.body_line)
+                raise InputError(Problem(item.source, line, "body", f"link or image URL not allowed: {urls} "
+                                         "(javascript:, vbscript:, file: and non-image data: URLs are refused)"))
+            self._md_cache[(shift, text)] = html
         return html
+
+    def _markdown(self, text: str, shift: int) -> str:
+        tokens = self.md.parse(text)
+        for token in tokens if shift else ():
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(int(token.tag[1]) + shift, 6)}"
+        return self.md.renderer.render(tokens, self.md.options, {})
+
+    def _validate_link(self, url: str) -> bool:
+        allowed = MarkdownIt.validateLink(self.md, url)
+        if not allowed:
+            self._refused_links.append(url)
+        return allowed
 
     @staticmethod
     def _error_line(exc: BaseException, item: Item) -> int | None:
         lines = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename == item.source]
         return item.body_line + lines[-1] - 1 if lines and lines[-1] else item.body_line
 
-    def render_guide(self, facts: dict, selection: Selection, page: Page, *, time_limit: float = GUIDE_TIME_LIMIT) -> str:
+    def render_guide(self, facts: dict, selection: Selection, page: Page, *, time_limit: float | None = None) -> str:
         """The full HTML page of one applicant's guide; a runaway template fails after `time_limit` seconds."""
         try:
-            with deadline(time_limit):
+            with deadline(GUIDE_TIME_LIMIT if time_limit is None else time_limit):
                 return self._render_guide(facts, selection, page)
         except TimeLimit as exc:
             raise InputError(Problem(self.theme.root.as_posix(), None, None,
@@ -225,13 +255,27 @@ class Renderer:
         return self._render_page(getattr(self.theme, which), page)
 
     def _render_page(self, name: str, page: Page, **context: Any) -> str:
+        if name in self._runaway:
+            raise InputError(self._runaway[name])
         ctx = {"page": {**self.site, "lang": "en", **page.__dict__}, **context}
         try:
             return self._templates[name].render(ctx)
         except Exception as exc:
-            where = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename and fs.filename.endswith(name)]
-            source = f"themes/{self.theme.root.name}/{name}"
-            raise InputError(Problem(source, where[-1] if where else None, None, _describe(exc))) from None
+            problem = Problem(*self._theme_location(exc, name), None, _describe(exc))
+            if isinstance(exc, TimeLimit):
+                self._runaway[name] = problem  # as for bodies: the next guides fail at once
+            raise InputError(problem) from None
+
+    def _theme_location(self, exc: BaseException, name: str) -> tuple[str, int | None]:
+        """The theme file and line an error comes from: the innermost theme template in the traceback."""
+        prefix = f"themes/{self.theme.root.name}/"
+        if isinstance(exc, TemplateSyntaxError) and exc.name:  # in a parent or included template
+            return prefix + exc.name, exc.lineno
+        root = os.path.normpath(self.theme.root) + os.sep
+        frames = [fs for fs in traceback.extract_tb(exc.__traceback__) if fs.filename and fs.filename.startswith(root)]
+        if not frames:
+            return prefix + name, None
+        return prefix + frames[-1].filename[len(root):], frames[-1].lineno
 
 
 def _describe(exc: BaseException) -> str:

@@ -210,3 +210,15 @@ def test_cli_new(tmp_path, capsys):
     assert load(tmp_path / "mei-lin.yaml").name == "Mei: Lin #1"
     assert main(["new", "mei-lin", "--dir", str(tmp_path)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_trailing_empty_columns_are_ignored_but_not_their_values(tmp_path):
+    text = "id,name,email,graduation_year,step1_result,step1_attempts,,\r\n" \
+           "a,A,a@example.org,2021,pass,1,,\r\n" \
+           "b,B,b@example.org,2021,pass,1,,stray\r\n"
+    source = tmp_path / "c.csv"
+    source.write_text(text)
+    result = import_csv(source, tmp_path / "p", default_cycle=2027, passing_standard=standard, as_of=AS_OF,
+                        source="c.csv")
+    assert [p.name for _, p in result.written] == ["a.yaml"]
+    assert [str(p) for p in result.problems] == ["c.csv:row 3: the value 'stray' is in a column without a header"]

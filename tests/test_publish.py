@@ -412,7 +412,8 @@ def test_a_failed_first_build_publishes_nothing(tmp_path: Path, monkeypatch, cap
 
 
 def test_privacy_check_on_a_tree(tmp_path: Path):
-    person = SimpleNamespace(id="ana-souza", name="Ana Souza", email="ana@example.org", source="profiles/ana-souza.yaml")
+    person = SimpleNamespace(id="ana-souza", name="Ana Souza", email="ana@example.org",
+                             source="profiles/ana-souza.yaml")
     entries = [{"id": "ana-souza", "html": "site/g/abc/index.html"}]
     own = tmp_path / "site" / "g" / "abc"
     own.mkdir(parents=True)
@@ -495,3 +496,93 @@ def test_roster_lists_every_applicant_and_every_error(pdf_build: Path):
         where = err["source"] if err["line"] is None else f"{err['source']}:{err['line']}"
         assert shown.startswith(f"{where}: ") and err["message"] in shown
     assert any("broken.yaml" in e and "step2_ck.score" in e for e in parser.errors)
+
+
+# ---------------------------------------------------------------- in a browser: at a project subpath and from disk
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+REPO = "cohort-guides"
+
+
+class ProjectPages:
+    """Serves a site like GitHub Pages serves a project site: under /<repo>/, its 404.html for anything missing."""
+
+    def __init__(self, site: Path):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.outside: list[str] = []  # requests that left /<repo>/: a link that breaks at a subpath
+        pages = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                if not path.startswith(f"/{REPO}/"):
+                    pages.outside.append(path)
+                    return self.send_error(404)
+                rel = path.removeprefix(f"/{REPO}/")
+                target = site / (rel + "index.html" if rel.endswith("/") or not rel else rel)
+                status = 200 if target.is_file() and target.resolve().is_relative_to(site.resolve()) else 404
+                served = target if status == 200 else site / "404.html"
+                body = served.read_bytes()
+                kind = {".html": "text/html", ".css": "text/css", ".pdf": "application/pdf"}.get(
+                    served.suffix, "application/octet-stream")
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}/{REPO}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (Debian package `chromium`)")
+def test_the_site_works_at_a_project_subpath_and_from_disk(pdf_build: Path):
+    from playwright.sync_api import sync_playwright
+
+    site = pdf_build / "site"
+    guide = json.loads((pdf_build / "manifest.json").read_text())["profiles"][0]["html"].removeprefix("site/")
+    server = ProjectPages(site)
+    problems: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
+            page.on("response", lambda r: r.status >= 400 and not r.url.endswith("/missing/page")
+                    and problems.append(f"HTTP {r.status}: {r.url}"))
+            page.goto("about:blank")
+            unstyled = page.evaluate("getComputedStyle(document.body).fontFamily")
+            for start in (server.base + guide, (site / guide).as_uri()):
+                page.goto(start, wait_until="load")
+                assert page.evaluate("getComputedStyle(document.body).fontFamily") != unstyled, start  # CSS loaded
+                links = page.eval_on_selector_all("a[href]:not([href^='#'])", "as => as.map(a => a.href)")
+                assert len(links) >= 3 and all(link.startswith(start.rsplit("/", 1)[0].rsplit("/g/", 1)[0])
+                                               for link in links), links
+                for link in links:  # home page, PDF, calendar: each one there, inside the site
+                    if start.startswith("http"):
+                        assert page.request.get(link).status == 200, link
+                    else:
+                        assert Path(urlsplit(link).path).is_file(), link
+                page.click("a[href$='index.html']")  # back to the landing page
+                page.wait_for_load_state("load")
+                assert page.evaluate("getComputedStyle(document.body).fontFamily") != unstyled
+                assert "Looking for your guide?" in page.content()
+            response = page.goto(server.base + "g/missing/page")
+            assert response.status == 404 and "This page does not exist" in page.content()
+            browser.close()
+    finally:
+        server.close()
+    assert problems == [] and server.outside == []
