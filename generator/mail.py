@@ -312,6 +312,8 @@ def _draft(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, str],
     if to is None:
         why = "no email address" if not recipients.get(applicant_id) else "the email address cannot be used (ASCII only)"
         raise DeliveryError(Problem(source, None, "email", why))
+    if to.domain.lower().endswith(".invalid"):  # `matchguide new` leaves a placeholder to fill in
+        raise DeliveryError(Problem(source, None, "email", f"{to.addr_spec} is a placeholder; write the real address"))
     pdf_rel = entry.get("pdf")
     pure = PurePosixPath(pdf_rel) if isinstance(pdf_rel, str) else None
     if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts:
