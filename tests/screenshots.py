@@ -2,7 +2,7 @@
 
 Builds the sample cohort into a temporary folder (HTML, plus one PDF), opens
 one guide in headless Chromium and writes guide-phone.png (375 px wide, the
-first 1600 px), guide-desktop.png (1280 x 900) and pdf-page.png (page 2 of the
+first 1600 px), guide-desktop.png (1280 x 900) and pdf-page.png (page 3 of the
 PDF at 70 dpi, by pdftoppm).
 """
 
@@ -50,7 +50,7 @@ def shoot(out_dir: Path, guide: str = GUIDE, as_of: date = AS_OF) -> list[Path]:
             site.close()
         pdf = output / result.entries[0]["pdf"]
         prefix = Path(tmp) / "page"
-        subprocess.run(["pdftoppm", "-f", "2", "-l", "2", "-r", "70", "-png", "-singlefile", str(pdf), str(prefix)],
+        subprocess.run(["pdftoppm", "-f", "3", "-l", "3", "-r", "70", "-png", "-singlefile", str(pdf), str(prefix)],
                        check=True)
         shutil.move(prefix.with_suffix(".png"), out_dir / "pdf-page.png")
     return [out_dir / name for name in ("guide-phone.png", "guide-desktop.png", "pdf-page.png")]
