@@ -110,18 +110,29 @@ def load_inputs(options: BuildOptions) -> Inputs:
 
 def load_cohort(options: BuildOptions, inputs: Inputs) -> tuple[list[Any], list[Problem]]:
     """Every valid profile (optionally one shard of them) and the problems of the rest."""
-    profiles, problems = load_profiles(
+    profiles, problems = _load_profiles(options, inputs, options.only)
+    if options.shard:
+        k, n = options.shard
+        profiles = [p for p in profiles if shard_of(p.id, n) == k - 1]
+    return profiles, problems
+
+
+def _load_profiles(options: BuildOptions, inputs: Inputs, only: Sequence[str] | None) -> tuple[list[Any], list[Problem]]:
+    return load_profiles(
         options.profiles,
         default_cycle=inputs.cycle,
         passing_standard=inputs.strategy.standard_on,
         as_of=inputs.as_of,
         source_prefix=display(options.profiles),
-        only=options.only,
+        only=only,
     )
-    if options.shard:
-        k, n = options.shard
-        profiles = [p for p in profiles if shard_of(p.id, n) == k - 1]
-    return profiles, problems
+
+
+def whole_cohort(options: BuildOptions, inputs: Inputs, built: list[Any]) -> list[Any]:
+    """Every valid profile, even those an `--only` or `--shard` build leaves out (for the privacy check)."""
+    if not options.only and not options.shard:
+        return built
+    return _load_profiles(options, inputs, None)[0]
 
 
 def shard_of(applicant_id: str, n: int) -> int:
@@ -174,7 +185,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems)
             staged.write_text(manifest.NAME, manifest.dumps(doc))
             staged.write_text(roster.NAME, roster.render(doc, inputs.renderer))
-            privacy.check(staged.staging, profiles, [e for e in result.entries])
+            privacy.check(staged.staging, whole_cohort(options, inputs, profiles), result.entries)
             staged.commit()
         except BaseException:
             staged.abort()

@@ -189,10 +189,12 @@ def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) ->
     data = doc.data
     problems: list[Problem] = []
     layouts = []
-    for i, entry in enumerate(data.get("layouts") or []):
+    entries = data.get("layouts") or []
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
         line = doc.line_of(("layouts", i))
-        if not isinstance(entry, dict) or not {"id", "template", "when"} <= set(entry):
-            problems.append(Problem(source, line, f"layouts[{i}]", "expected {id, template, when}"))
+        if not isinstance(entry, dict) or not {"id", "template", "when"} <= set(entry) \
+                or not isinstance(entry["id"], str) or not isinstance(entry["template"], str):
+            problems.append(Problem(source, line, f"layouts[{i}]", "expected {id, template, when}, id and template as text"))
             continue
         try:
             rule = parse_rule(entry["when"], schema=schema, source=source, line=doc.line_of(("layouts", i, "when")))
