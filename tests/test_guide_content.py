@@ -6,7 +6,6 @@ import html
 import json
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -17,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from email.message import Message
+from queue import Empty, Queue
 from pathlib import Path
 
 import pytest
@@ -207,17 +207,25 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
          "--profiles", "profiles", "--content", "content", "--theme", "theme"],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
+        # A thread reads stderr: select() on a buffered text pipe can miss lines already in Python's buffer.
+        queue: Queue[str] = Queue()
+        reader = threading.Thread(target=lambda: [queue.put(line) for line in iter(proc.stderr.readline, "")], daemon=True)
+        reader.start()
         lines, deadline = [], time.monotonic() + WAIT
         while time.monotonic() < deadline and not any("serving" in line for line in lines):
-            if select.select([proc.stderr], [], [], 0.2)[0]:
-                lines.append(proc.stderr.readline())
+            try:
+                lines.append(queue.get(timeout=0.2))
+            except Empty:
+                pass
         serving = next(line for line in lines if "serving" in line)
         url = re.search(r"at (http://127\.0\.0\.1:\d+/)", serving).group(1)
         assert get(url)[0] == 200
         assert (tmp_path / ".matchguide" / "preview" / "site" / "index.html").is_file()  # not output/
         assert not (tmp_path / "output").exists()
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=10)
+        proc.wait(timeout=10)
+        reader.join(5)  # the pipe closes when the process ends
+        err = "".join(queue.get() for _ in range(queue.qsize()))
     finally:
         proc.kill() if proc.poll() is None else None
     assert proc.returncode == 0, err
