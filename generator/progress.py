@@ -219,5 +219,7 @@ def summary_table(doc: Mapping[str, Any], statuses: Mapping[str, str] | None = N
     lines = [fmt(header), fmt(["-" * w for w in widths]), *(fmt(r) for r in rows)]
     errors = doc.get("errors") or []
     if errors:
-        lines.append(f"{len(errors)} profile(s) or file(s) with problems were not built; see the errors above.")
+        files = len({e.get("source") for e in errors})
+        lines.append(f"{len(errors)} problem(s) in {files} file(s); guides that depend on them were not built "
+                     "(see the errors above).")
     return "\n".join(lines)
