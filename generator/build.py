@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -175,7 +176,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             # Workers render PDFs while this process goes on with the next guides' HTML.
             with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=done) as pool:
                 _write_guides(staged, inputs, profiles, key, previous, options, result, reporter, pool.submit)
-                failed = pool.finish()
+                failed = {i: _in_output(p, staged) for i, p in pool.finish().items()}
+            _stop_on_output_failure(failed)
             if pool.submitted:
                 for record in result.entries:
                     record.setdefault("pages", pages.get(record["id"]))
@@ -227,9 +229,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
             staged.write_bytes(f"{folder}/guide.ics", ics_for(facts, profile))
             if options.pdf:
                 pdf_html = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
-                source = staged.staging / PDF_SOURCES / f"{profile.id}.html"
-                source.parent.mkdir(exist_ok=True)
-                source.write_text(pdf_html, "utf-8")
+                source = staged.write_text(f"{PDF_SOURCES}/{profile.id}.html", pdf_html)
                 submit(PdfJob(
                     id=profile.id,
                     html=str(source),
@@ -240,7 +240,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
                     author=profile.advisor or "matchguide",
                     created=inputs.as_of.isoformat(),
                 ))
-        except MatchguideError as exc:
+        except InputError as exc:  # this guide's fault; a BuildError (output unwritable) stops the whole build
             for p in exc.problems:
                 located = Problem(p.source, p.line, p.field, f"{p.message} (in the guide of {profile.source})")
                 result.problems.append(located)
@@ -257,6 +257,25 @@ def _keep(staged: StagedOutput, record: dict) -> bool:
     if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
         return False
     return all(staged.keep(p) for p in paths)
+
+
+# A PDF that could not be *written* (a full disk) is the output's failure, not the guide's: the build stops.
+_OUTPUT_ERRORS = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO))
+
+
+def _stop_on_output_failure(failed: dict[str, Problem]) -> None:
+    fatal = [p for p in failed.values() if any(text in p.message for text in _OUTPUT_ERRORS)]
+    if fatal:
+        raise BuildError(fatal)
+
+
+def _in_output(problem: Problem, staged: StagedOutput) -> Problem:
+    """A PDF problem names its file in the staging folder; name it as it will be in the output folder."""
+    try:
+        rel = Path(problem.source).relative_to(staged.staging)
+    except ValueError:
+        return problem
+    return Problem(display(staged.out_dir / rel), problem.line, problem.field, problem.message)
 
 
 def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:

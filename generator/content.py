@@ -213,6 +213,9 @@ def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) ->
         value = data.get(key, default)
         if not isinstance(value, str) or not (root / value).exists():
             problems.append(Problem(source, doc.line_of((key,)), key, f"{value!r} not found in {prefix}"))
+        elif key == "assets" and not ((root / value).is_dir() and (root / value).resolve().is_relative_to(root.resolve())):
+            # Everything in it is published and readable by the PDFs: never a folder outside the theme.
+            problems.append(Problem(source, doc.line_of((key,)), key, f"{value!r} must be a folder inside {prefix}"))
         pages[key] = value
     if problems:
         raise InputError(problems)

@@ -9,6 +9,7 @@ each guide once, journalled in the send ledger (generator/ledger.py).
 from __future__ import annotations
 
 import datetime as dt
+import email.parser
 import email.policy
 import email.utils
 import hashlib
@@ -365,6 +366,20 @@ def build_message(draft: Draft, sender: Address, pdf: bytes) -> EmailMessage:
     return msg
 
 
+def wire_bytes(message: EmailMessage, draft: Draft) -> bytes:
+    """The message as sent, after checking that serializing it made no header of its own.
+
+    Python before 3.11.10 decodes an encoded word (`=?utf-8?q?=0D=0A...?=`) while folding a header and
+    writes the CR/LF it holds (CVE-2024-6923); profiles refuse such names, and this is the last guard.
+    """
+    data = message.as_bytes(policy=_WIRE)
+    written = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(data).keys()
+    if sorted(written) != sorted(message.keys()):
+        raise DeliveryError(Problem(f"outbox/{draft.id}.eml", None, "email",
+                                    f"the message to {draft.id} would carry headers it was not given; not written"))
+    return data
+
+
 def _read_pdf(draft: Draft) -> bytes:
     try:
         pdf = draft.pdf_path.read_bytes()
@@ -384,7 +399,7 @@ def _write_outbox(out_dir: Path, due: list[Draft], sender: Address, result: Emai
     result.outbox = outbox
     for draft in due:
         try:
-            data = build_message(draft, sender, _read_pdf(draft)).as_bytes(policy=_WIRE)
+            data = wire_bytes(build_message(draft, sender, _read_pdf(draft)), draft)
         except DeliveryError as exc:
             result.problems += exc.problems
             report(f"not ready: {exc}")
@@ -432,7 +447,7 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
                 time.sleep(max(0.0, interval - (time.monotonic() - last)))
             last = time.monotonic()
             try:
-                payload = dot_stuffed(build_message(draft, config.sender, _read_pdf(draft)).as_bytes(policy=_WIRE))
+                payload = dot_stuffed(wire_bytes(build_message(draft, config.sender, _read_pdf(draft)), draft))
             except DeliveryError as exc:
                 result.failed.append(draft.id)
                 result.details[draft.id] = str(exc)

@@ -24,8 +24,7 @@ def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
     if not owners:
         return
     # One pass over each file with every value at once; whole words only, so `ana` does not match `banana`.
-    alternatives = "|".join(re.escape(v) for v in sorted(owners, key=len, reverse=True))
-    pattern = re.compile(r"(?<![\w-])(" + alternatives + r")(?![\w-])", re.IGNORECASE)
+    pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])", re.IGNORECASE)
     site = out_root / "site"
     problems: set[Problem] = set()
     for path in sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []:
@@ -42,6 +41,27 @@ def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
 
 
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
+
+
+def _trie(values: Iterable[str]) -> str:
+    """The values as one regex, shaped as a trie: the engine branches once per character, not once per value.
+
+    A flat `a|b|c` over a cohort's thousands of names, emails and ids is tried value by value at every
+    position of every file (minutes for a few hundred guides). Longer values are still preferred.
+    """
+    root: dict[str, dict] = {}
+    for value in values:
+        node = root
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")" if branches else ""
+        return f"(?:{body})?" if "" in node and body else body
+
+    return emit(root)
 
 
 def _normal(text: str) -> str:

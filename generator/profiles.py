@@ -38,6 +38,7 @@ _EMAIL = re.compile(
 # C0 and C1 controls, Unicode line separators and bidi overrides; notes may hold tabs and line breaks.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ENCODED_WORD = re.compile(r"=\?.*\?=")  # an RFC 2047 encoded word, read as leniently as Python does
 _QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
 _BAD = object()  # a value that was reported as a problem
 
@@ -408,6 +409,9 @@ def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
         bad = control.search(value)
         if bad:
             return f"must not contain control characters such as line breaks (found U+{ord(bad.group()):04X})"
+        if not multiline and _ENCODED_WORD.search(value):
+            # Email headers decode these: `=?utf-8?q?=0D=0ABcc:...?=` becomes a new header line (CVE-2024-6923).
+            return f"must not contain an email encoded word such as {_ENCODED_WORD.search(value).group()!r}"
         return None
 
     return check

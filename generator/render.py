@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -146,7 +146,9 @@ class Renderer:
         self._md_cache: dict[tuple[int, str], Markup] = {}
         self._refused_links: list[str] = []
         self.md.validateLink = self._validate_link
-        self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=md_escape,
+        self._slots = threading.local()  # the plain values of the body being rendered (see _finalize)
+        self._slotted: set[str] = set()
+        self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
         self.theme_env = LimitedSandbox(loader=FileSystemLoader(str(theme.root)), autoescape=True,
@@ -182,21 +184,38 @@ class Renderer:
         except TemplateSyntaxError as exc:
             line = item.body_line + (exc.lineno or 1) - 1
             raise InputError(Problem(item.source, line, "body", f"template syntax error: {exc.message}")) from None
+        # Values may stand in as slots only where the output is never captured or filtered as a whole.
+        if not any(self.body_env.parse(item.body).find_all((nodes.AssignBlock, nodes.FilterBlock, nodes.Macro,
+                                                             nodes.CallBlock))):
+            self._slotted.add(item.source)
         return self.body_env.template_class.from_code(self.body_env, code, self.body_env.make_globals(None), None)
+
+    def _finalize(self, value: Any) -> str:
+        """Escape a printed value; while slots are collected, a plain one becomes a numbered slot instead."""
+        text = md_escape(value)
+        slots = getattr(self._slots, "values", None)
+        if slots is None or not _is_plain(text):
+            return text
+        slots.append(text)
+        return f"\ue000{len(slots) - 1}\ue001"
 
     def render_body(self, item: Item, facts: dict) -> Markup:
         """One item's body: Jinja over the facts, then Markdown (cached by the Jinja output)."""
         if item.source in self._runaway:
             raise InputError(self._runaway[item.source])
-        try:
-            text = self._bodies[item.source].render(facts)
-        except Exception as exc:  # a template error is the author's, located in the content file
-            problem = Problem(item.source, self._error_line(exc, item), "body", _describe(exc))
-            if isinstance(exc, TimeLimit):
-                self._runaway[item.source] = problem  # fail the next guides at once instead of waiting again
-            raise InputError(problem) from None
+        # Plain values (a score, a date) become numbered slots, so the Markdown of a body is rendered once per
+        # shape and shared by every applicant with that shape; their values are filled into the HTML.
+        slots: list[str] | None = [] if item.source in self._slotted else None
+        text = self._render_text(item, facts, slots)
+        if slots is not None and text.count("\ue000") + text.count("\ue001") != 2 * len(slots):
+            slots, text = None, self._render_text(item, facts, None)  # the body itself holds our slot marks
         # Examples and FAQ entries sit one heading level deeper in the page than sections.
         shift = 0 if item.kind == "section" else 1
+        if slots:
+            html = self._slotted_markdown(_unslot_structural(text, slots), slots, shift)
+            if html is not None:
+                return html
+            text = _fill(text, slots)
         html = self._md_cache.get((shift, text))
         if html is None:
             self._refused_links.clear()
@@ -209,6 +228,32 @@ class Renderer:
                                          "(javascript:, vbscript:, file: and non-image data: URLs are refused)"))
             self._md_cache[(shift, text)] = html
         return html
+
+    def _render_text(self, item: Item, facts: dict, slots: list[str] | None) -> str:
+        self._slots.values = slots
+        try:
+            return self._bodies[item.source].render(facts)
+        except Exception as exc:  # a template error is the author's, located in the content file
+            problem = Problem(item.source, self._error_line(exc, item), "body", _describe(exc))
+            if isinstance(exc, TimeLimit):
+                self._runaway[item.source] = problem  # fail the next guides at once instead of waiting again
+            raise InputError(problem) from None
+        finally:
+            self._slots.values = None
+
+    def _slotted_markdown(self, text: str, slots: list[str], shift: int) -> Markup | None:
+        """Markdown of a body whose plain values are slots, rendered once per shape; None: render it directly."""
+        if "\ue000" not in text:
+            return None
+        html = self._md_cache.get((shift, text))
+        if html is None:
+            self._refused_links.clear()
+            html = Markup(self._markdown(text, shift))
+            # Each slot must come out once, as it went in (a slot in a URL is percent-encoded, say): else no slots.
+            if self._refused_links or _SLOT.findall(html) != _SLOT.findall(text):
+                html = Markup()
+            self._md_cache[(shift, text)] = html
+        return Markup(_fill(html, slots)) if html else None
 
     def _markdown(self, text: str, shift: int) -> str:
         tokens = self.md.parse(text)
@@ -276,6 +321,36 @@ class Renderer:
         if not frames:
             return prefix + name, None
         return prefix + frames[-1].filename[len(root):], frames[-1].lineno
+
+
+_SLOT = re.compile("\ue000([0-9]+)\ue001")
+# A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
+_BLOCK_START = re.compile(r"(?:^|\n)[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*$")
+
+
+def _is_plain(text: str) -> bool:
+    """Text that Markdown shows as it is wherever it stands: no escapes, letters or digits at both ends, one line."""
+    return (bool(text) and text[0].isalnum() and text[-1].isalnum() and text.isprintable() and "\\" not in text
+            and "\ue000" not in text and "\ue001" not in text)
+
+
+def _fill(text: str, slots: list[str]) -> str:
+    return _SLOT.sub(lambda m: slots[int(m.group(1))], text)
+
+
+def _unslot_structural(text: str, slots: list[str]) -> str:
+    """Put back the values whose characters shape the Markdown: `3.` opening a list, `&#38;`, link references."""
+    if re.search(r"(?m)^ {0,3}\[.*\]:", text):
+        return _fill(text, slots)
+
+    def keep(m: re.Match) -> str:
+        value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
+        if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
+                                    and _BLOCK_START.search(text, 0, m.start())):
+            return value
+        return m.group(0)
+
+    return _SLOT.sub(keep, text)
 
 
 def _describe(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from jinja2 import nodes
@@ -123,6 +124,13 @@ def _check(node: nodes.Node, schema: dict, names: list[str]) -> None:
         _resolve(path, schema, node.lineno)
         names.append(".".join(str(p) for p in path))
         return
+    if isinstance(node, nodes.Compare):  # `band.id < 5` would fail for every applicant: say so at load time
+        left = node.expr
+        for operand in node.ops:
+            kinds = (_kind(left, schema), _kind(operand.expr, schema))
+            if operand.op in _ORDERING and None not in kinds and kinds[0] != kinds[1]:
+                raise RuleError(f"cannot order {kinds[0]} against {kinds[1]}", node.lineno)
+            left = operand.expr
     for child in node.iter_child_nodes():
         _check(child, schema, names)
 
@@ -142,9 +150,27 @@ def _resolve(path: list[Any], schema: dict, lineno: int) -> Any:
     return value
 
 
+def _kind(node: nodes.Node, schema: dict) -> str | None:
+    """What a comparison operand holds, by the facts schema: 'text', 'a number', 'a date', 'true/false' or None."""
+    if isinstance(node, nodes.Const):
+        value = node.value
+    else:
+        path = _path(node)
+        try:
+            value = _resolve(path, schema, node.lineno) if path is not None else None
+        except RuleError:
+            return None
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = ((int, "a number"), (float, "a number"), (str, "text"), (date, "a date"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), None)
+
+
 def _is_boolean(node: nodes.Node, schema: dict) -> bool:
-    if isinstance(node, (nodes.Compare, nodes.Not)):
+    if isinstance(node, nodes.Compare):
         return True
+    if isinstance(node, nodes.Not):
+        return _is_boolean(node.node, schema)
     if isinstance(node, (nodes.And, nodes.Or)):
         return _is_boolean(node.left, schema) and _is_boolean(node.right, schema)
     if isinstance(node, nodes.Const):
