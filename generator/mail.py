@@ -33,6 +33,7 @@ from generator.errors import DeliveryError, InputError, Problem
 from generator.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.smtp import CONTROL, Mailer, SmtpConfig, SendingStopped, dot_stuffed, make_address, parse_sender, smtp_config
 from generator.writer import BuildLock
+from generator.render import ConfinedLoader
 
 ENV_VARS = ("MATCHGUIDE_SMTP_HOST", "MATCHGUIDE_SMTP_PORT", "MATCHGUIDE_SMTP_USER", "MATCHGUIDE_SMTP_PASSWORD",
             "MATCHGUIDE_SMTP_SECURITY", "MATCHGUIDE_SMTP_FROM", "MATCHGUIDE_SITE_URL")
@@ -238,7 +239,7 @@ class Templates:
 
     def __init__(self, theme_dir: Path):
         self.folder = theme_dir / "email"
-        loader = jinja2.FileSystemLoader(self.folder)
+        loader = ConfinedLoader(self.folder)
         common = {"loader": loader, "undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True}
         plain = SandboxedEnvironment(autoescape=False, **common)
         html = SandboxedEnvironment(autoescape=True, **common)

@@ -71,8 +71,13 @@ def _normal(text: str) -> str:
 
 def _readable(path: Path) -> str:
     """A file's text as a reader sees it: character references decoded, ICS lines unfolded, spaces collapsed."""
-    text = path.read_bytes().decode("utf-8", "replace")
+    data = path.read_bytes()
     suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        # Compressed page streams are noise to a text search (a short id turns up in them by chance);
+        # what a PDF says in the clear is its metadata and structure, which stay.
+        data = re.sub(rb"stream\r?\n.*?endstream", b"", data, flags=re.S)
+    text = data.decode("utf-8", "replace")
     if suffix in _MARKUP:
         text = html.unescape(text)  # `O&#39;Brien` is O'Brien on screen
     elif suffix == ".ics":

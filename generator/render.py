@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
+from jinja2 import (FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound,
+                    TemplateSyntaxError, nodes)
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -48,6 +49,17 @@ class LimitedSandbox(SandboxedEnvironment):
                 if isinstance(seq, (str, list, tuple)) and isinstance(count, int) and len(seq) * count > MAX_SEQUENCE:
                     raise SecurityError(f"a template may not build sequences longer than {MAX_SEQUENCE:,}")
         return super().call_binop(context, operator, left, right)
+
+
+class ConfinedLoader(FileSystemLoader):
+    """A FileSystemLoader that refuses templates which are links to files outside its folder."""
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Any]:
+        source, filename, uptodate = super().get_source(environment, template)
+        roots = [os.path.realpath(p) for p in self.searchpath]
+        if filename and not any(os.path.realpath(filename).startswith(root + os.sep) for root in roots):
+            raise TemplateNotFound(f"{template} (a link to a file outside the theme)")
+        return source, filename, uptodate
 
 
 class TimeLimit(Exception):
@@ -151,7 +163,7 @@ class Renderer:
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
-        self.theme_env = LimitedSandbox(loader=FileSystemLoader(str(theme.root)), autoescape=True,
+        self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
                                               undefined=StrictUndefined)
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
