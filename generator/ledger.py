@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from generator.errors import DeliveryError, Problem
+from generator.writer import fsync_dir
 
 STATES = ("sending", "sent", "refused", "failed")
 SEND, SKIP, CHANGED, UNKNOWN = "send", "skip", "changed", "unknown"
@@ -142,7 +143,7 @@ class Ledger:
                                         "another `matchguide email --send` is using this ledger; wait for it to finish")) from None
         self._fh = fh
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
         records, self.notes = read(self.path)  # read under the lock: nobody else appends now
         self.history = History(records)
         if fh.tell() and not self.path.read_bytes().endswith(b"\n"):
@@ -178,11 +179,3 @@ class Ledger:
             # Without a durable record we must not go on: the next run could send twice.
             raise DeliveryError(Problem(str(self.path), None, None,
                                         f"cannot write the send ledger: {exc.strerror or exc}")) from None
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,7 +32,7 @@ from generator import manifest, yamlstrict
 from generator.errors import DeliveryError, InputError, Problem
 from generator.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.smtp import CONTROL, Mailer, SmtpConfig, SendingStopped, dot_stuffed, make_address, parse_sender, smtp_config
-from generator.writer import BuildLock
+from generator.writer import BuildLock, atomic_write
 from generator.render import ConfinedLoader
 
 ENV_VARS = ("MATCHGUIDE_SMTP_HOST", "MATCHGUIDE_SMTP_PORT", "MATCHGUIDE_SMTP_USER", "MATCHGUIDE_SMTP_PASSWORD",
@@ -405,18 +405,9 @@ def _write_outbox(out_dir: Path, due: list[Draft], sender: Address, result: Emai
             result.problems += exc.problems
             report(f"not ready: {exc}")
             continue
-        _atomic_write(outbox / f"{draft.id}.eml", data)
+        atomic_write(outbox / f"{draft.id}.eml", data)
         result.written.append(draft.id)
         report(f"{draft.id}: wrote outbox/{draft.id}.eml (to {draft.to.addr_spec})")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _write_failures(path: Path, result: EmailResult, recipients: Mapping[str, str]) -> Path:
@@ -429,7 +420,7 @@ def _write_failures(path: Path, result: EmailResult, recipients: Mapping[str, st
                         for s, i in reasons]
            + [{"id": None, "state": "not ready", "problem": str(p)} for p in result.problems],
            "remaining": result.remaining}
-    _atomic_write(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    atomic_write(path, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return path
 
 

@@ -82,15 +82,9 @@ class StagedOutput:
     def write_bytes(self, rel: str, data: bytes) -> Path:
         """Write a file atomically (temp file, fsync, rename)."""
         target = self._claim(rel)
-        tmp = target.with_name(f".{target.name}.tmp")
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            atomic_write(target, data)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise BuildError(Problem(rel, None, None, f"cannot write: {exc.strerror or exc}")) from None
         return target
 
@@ -127,7 +121,7 @@ class StagedOutput:
 
     def commit(self) -> None:
         """Switch the staging tree in as the output folder in one atomic step."""
-        _fsync_dir(self.staging)
+        fsync_dir(self.staging)
         if self.previous is None:
             os.rename(self.staging, self.out_dir)
         elif not _exchange(self.staging, self.out_dir):
@@ -135,7 +129,7 @@ class StagedOutput:
             os.rename(self.out_dir, self.trash)
             os.rename(self.staging, self.out_dir)
             self.staging = self.trash
-        _fsync_dir(self.out_dir.parent)
+        fsync_dir(self.out_dir.parent)
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def abort(self) -> None:
@@ -160,7 +154,22 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def _fsync_dir(path: Path) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old bytes or the new, never a part (temp file, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in this folder durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
