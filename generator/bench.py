@@ -101,7 +101,8 @@ def _options(project: Path, out: Path, **extra: Any) -> Any:
 
 def _child(kind: str, spec: dict) -> dict:
     """Run one measured task in this (fresh) process and return its figures."""
-    import generator.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
+    if kind == "bare" or spec["pdf"]:
+        import generator.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
 
     start, cpu = time.perf_counter(), _cpu()
     figures = _child_build(spec) if kind == "build" else _child_bare(spec)
@@ -121,7 +122,7 @@ def _child_build(spec: dict) -> dict:
     from generator.build import build
 
     options = _options(Path(spec["project"]), Path(spec["out"]), as_of=AS_OF, pdf=spec["pdf"], jobs=spec["jobs"],
-                       force=spec.get("force", False), only=spec.get("only"))
+                       only=spec["only"])
     result = build(options)
     return {"rebuilt": result.rebuilt, "kept": len(result.kept), "removed": result.removed,
             "problems": [str(p) for p in result.problems]}
@@ -168,10 +169,8 @@ def _run_child(kind: str, spec: dict) -> dict:
 # -- the steps ----------------------------------------------------------------------------------------
 
 
-def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, force: bool = False,
-           only: list[str] | None = None) -> dict:
-    figures = _run_child("build", {"project": str(project), "out": str(out), "jobs": jobs, "pdf": pdf,
-                                   "force": force, "only": only})
+def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, only: list[str] | None = None) -> dict:
+    figures = _run_child("build", {"project": str(project), "out": str(out), "jobs": jobs, "pdf": pdf, "only": only})
     if figures["problems"]:
         raise RuntimeError(f"build had problems: {figures['problems'][:3]}")
     return figures

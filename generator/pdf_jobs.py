@@ -8,8 +8,8 @@ whatever else `generator.pdf` caches per process) from one guide to the next.
 Guides can be submitted while the build is still rendering HTML: each worker
 is handed one guide at a time, the largest waiting one first, so every core
 stays busy to the end. A guide that runs past the time limit fails alone: its
-worker is killed and replaced, and the other guides go on. With one job the
-PDFs are rendered in the build process itself, with the same time limit.
+worker is killed and replaced, and the other guides go on. With one job there
+is one worker, and it starts after the HTML, so the build uses one core.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import threading
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -45,10 +44,6 @@ class PdfJob:
     title: str
     author: str
     created: str
-
-
-class _Overtime(BaseException):
-    """Raised by the alarm in the build process; a BaseException so WeasyPrint's handlers let it through."""
 
 
 def _render(job: PdfJob) -> tuple[int | None, Problem | None]:
@@ -133,20 +128,12 @@ class PdfPool:
     def submit(self, job: PdfJob) -> None:
         """Queue one guide; with several jobs it goes to the next free worker at once, else it waits for `finish`."""
         self.submitted += 1
-        if self.size == 1:
-            self._queue.append((0, self.submitted, job))
-            return
         heapq.heappush(self._queue, (-_size(job), self.submitted, job))
-        if not self._workers:
-            self._start()
-        self._step(block=False)
+        if self.size > 1:
+            self._step(block=False)
 
     def finish(self) -> dict[str, Problem]:
         """Wait for every submitted guide; return the problem of each that failed, by applicant id."""
-        if self.size == 1:
-            for _, _, job in self._queue:
-                self._settle(job, *self._render_here(job))
-            self._queue = []
         while self._queue or any(w.job for w in self._workers):
             self._step(block=True)
         self.close()
@@ -187,6 +174,8 @@ class PdfPool:
 
     def _step(self, block: bool) -> None:
         """Hand out waiting guides to idle workers, then take the results that are ready."""
+        if not self._workers:
+            self._start()
         for i, worker in enumerate(self._workers):
             if worker.job is None and self._queue:
                 entry = heapq.heappop(self._queue)
@@ -230,24 +219,6 @@ class PdfPool:
         worker.process.join()
         worker.conn.close()
         return self._spawn()
-
-    def _render_here(self, job: PdfJob) -> tuple[int | None, Problem | None]:
-        # The alarm can only interrupt the main thread; elsewhere the guide runs without a limit.
-        if threading.current_thread() is not threading.main_thread():
-            return _render(job)
-
-        def expire(signum: int, frame: Any) -> None:
-            raise _Overtime()
-
-        previous = signal.signal(signal.SIGALRM, expire)
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
-        try:
-            return _render(job)
-        except _Overtime:
-            return None, _overtime(job, self.timeout)
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
 
     def _settle(self, job: PdfJob, pages: int | None, problem: Problem | None) -> None:
         if problem is not None:

@@ -42,7 +42,7 @@ def test_a_tiny_bench_run_checks_rebuilds_and_reproducibility(tmp_path: Path) ->
     assert checks["edit"]["exact"] and 0 < checks["edit"]["rebuilt"] < 4
     assert checks["removal"]["ok"] and checks["removal"]["removed"] == [checks["removal"]["id"]]
     assert summary["met"]["edit_exact"] and summary["met"]["removal_ok"] and summary["met"]["reproducible"]
-    assert figures["steps"]["bare_one"]["guides"] == figures["steps"]["bare_jobs"]["guides"] == 4
+    assert figures["steps"]["bare_one"]["guides"] == figures["steps"]["bare_jobs"]["guides"] == figures["half"] == 2
     assert figures["steps"]["half"]["rebuilt"] == ["applicant-0000", "applicant-0001"]
     assert all(step["rss_mib"] > 0 for step in figures["steps"].values())
     assert figures["steps"]["full"]["workers_rss_mib"] > 0  # the pool's workers were measured
