@@ -79,7 +79,7 @@ FAULTS = {
     # name: (object, attribute, replacement; None for a real fault), build with PDFs?
     "guide-rendering-raises": (lambda: (generator.build, "ics_for", _raise_on_second_call(generator.build.ics_for)), False),
     "pdf-step-raises": (lambda: (generator.pdf_jobs.PdfPool, "finish", _pool_breaks), True),
-    "pdf-interrupted": (lambda: (generator.pdf, "render_pdf", _interrupt), True),
+    "pdf-interrupted": (lambda: (generator.pdf_jobs, "wait", _interrupt), True),
     "privacy-check-refuses": (lambda: None, False),
     "switch-fails": (lambda: (generator.writer, "_exchange", _exchange_fails), False),
 }
@@ -340,9 +340,6 @@ def test_giant_images_fail_their_guide_within_the_time_limit(site: Project, jobs
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="generator/pdf_jobs.py: in the build process (one job) the alarm fires once; "
-                   "WeasyPrint catches it inside the first SVG (images.py catches BaseException), so a second slow "
-                   "image runs without a limit")
 def test_the_in_process_pdf_limit_holds_when_weasyprint_swallows_the_alarm(site: Project) -> None:
     site.write("themes/default/assets/bomb.svg", use_bomb_svg(6))
     site.write("themes/default/assets/bomb2.svg", use_bomb_svg(6))
