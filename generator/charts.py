@@ -6,6 +6,7 @@ Chromium and WeasyPrint draw them the same; no random ids, no CSS variables.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from datetime import date, timedelta
@@ -290,17 +291,23 @@ def _flag(line_x: float, text: str, size: float, width: float) -> _Flag:
 
 
 def _rows(flags: list[_Flag]) -> list[int]:
-    """Label rows for the flags: no two labels overlap, and no date's line runs through another's label.
+    """Label rows for the flags: no two labels overlap, and no date's line runs through another's label."""
+    return list(_rows_for(tuple((f.start, f.end, f.line_x) for f in flags)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _rows_for(spans: tuple[tuple[float, float, float], ...]) -> tuple[int, ...]:
+    """The row search for label spans (start, end, line x); many guides share the same dates.
 
     A line runs from the axis down to its own label, so a label must sit below every line
     inside its span. There are at most five dates, so the shallowest clean assignment is
     found by trying them all, fewest rows first; if none is clean, the fewest clashes win.
     """
-    n = len(flags)
-    overlap = [[i != j and f.start < g.end + 8 and g.start < f.end + 8 for j, g in enumerate(flags)]
-               for i, f in enumerate(flags)]
-    crossed = [[i != j and f.start - 3 <= g.line_x <= f.end + 3 for j, g in enumerate(flags)]
-               for i, f in enumerate(flags)]
+    n = len(spans)
+    overlap = [[i != j and f[0] < g[1] + 8 and g[0] < f[1] + 8 for j, g in enumerate(spans)]
+               for i, f in enumerate(spans)]
+    crossed = [[i != j and f[0] - 3 <= g[2] <= f[1] + 3 for j, g in enumerate(spans)]
+               for i, f in enumerate(spans)]
 
     def clashes(rows: tuple[int, ...]) -> int:
         return sum((overlap[i][j] and rows[i] == rows[j]) + (crossed[i][j] and rows[j] > rows[i])
@@ -309,9 +316,9 @@ def _rows(flags: list[_Flag]) -> list[int]:
     for depth in range(1, n + 1):
         clean = [rows for rows in itertools.product(range(depth), repeat=n) if not clashes(rows)]
         if clean:
-            return list(min(clean, key=lambda rows: (sum(rows), rows)))
+            return min(clean, key=lambda rows: (sum(rows), rows))
     everything = itertools.product(range(n), repeat=n)
-    return list(min(everything, key=lambda rows: (clashes(rows), max(rows), sum(rows), rows)))
+    return min(everything, key=lambda rows: (clashes(rows), max(rows), sum(rows), rows))
 
 
 def _place(cx: float, text: str, size: float, width: float) -> tuple[str, float, float, float]:

@@ -24,12 +24,13 @@ def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
     if not owners:
         return
     # One pass over each file with every value at once; whole words only, so `ana` does not match `banana`.
-    pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])", re.IGNORECASE)
+    # Texts are lower-cased once, like the values, which is much faster than a case-blind regex.
+    pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])")
     site = out_root / "site"
     problems: set[Problem] = set()
     for path in sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []:
         rel = path.relative_to(out_root).as_posix()
-        for text in (rel, _readable(path)):
+        for text in (rel.lower(), _readable(path).lower()):
             for match in pattern.finditer(text):
                 for what, profile in _owners_of(match.group(1), owners):
                     if what == "name" and rel.startswith(own_folder.get(profile.id, "\0")):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import fcntl
 import os
 import shutil
@@ -80,10 +81,10 @@ class StagedOutput:
         return target
 
     def write_bytes(self, rel: str, data: bytes) -> Path:
-        """Write a file atomically (temp file, fsync, rename)."""
+        """Write a file into the staging tree (made durable once, at the switch)."""
         target = self._claim(rel)
         try:
-            atomic_write(target, data)
+            atomic_write(target, data, durable=False)
         except OSError as exc:
             raise BuildError(Problem(rel, None, None, f"cannot write: {exc.strerror or exc}")) from None
         return target
@@ -121,7 +122,7 @@ class StagedOutput:
 
     def commit(self) -> None:
         """Switch the staging tree in as the output folder in one atomic step."""
-        fsync_dir(self.staging)
+        _sync_tree(self.staging)
         if self.previous is None:
             os.rename(self.staging, self.out_dir)
         elif not _exchange(self.staging, self.out_dir):
@@ -137,13 +138,16 @@ class StagedOutput:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+@functools.lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")  # runs ldconfig: once per process is enough
+    return ctypes.CDLL(name, use_errno=True) if name else None
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths with renameat2(RENAME_EXCHANGE); False when unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    if not hasattr(libc, "renameat2"):
+    libc = _libc()
+    if libc is None or not hasattr(libc, "renameat2"):
         return False
     result = libc.renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if result == 0:
@@ -154,18 +158,30 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write a file so that readers see the old bytes or the new, never a part (temp file, fsync, rename)."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _sync_tree(root: Path) -> None:
+    """Make a whole staged tree durable before it is switched in: one syncfs, not an fsync per file."""
+    libc = _libc()
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        if libc is None or not hasattr(libc, "syncfs") or libc.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:
