@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import multiprocessing
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from generator import GENERATOR, __version__, facts as facts_mod, manifest, privacy, roster
 from generator.calendar import ics_for
 from generator.content import Content, Theme, load_content, load_theme
 from generator.errors import BuildError, InputError, MatchguideError, Problem
-from generator.pdf_jobs import PdfJob, PdfPool
+from generator.pdf_jobs import PdfJob, PdfPool, default_workers
 from generator.profiles import load_profiles
 from generator.render import Page, Renderer
 from generator.report import Reporter
@@ -207,13 +209,13 @@ def _write_site_pages(staged: StagedOutput, inputs: Inputs) -> None:
 def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key: bytes, previous: dict[str, dict],
                   options: BuildOptions, result: BuildResult, reporter: Reporter,
                   submit: Callable[[PdfJob], None]) -> None:
+    todo: list[tuple[Any, dict]] = []
     for profile in profiles:
         facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
         selection = select(facts, inputs.content, inputs.theme)
         guide_slug = slug(key, profile.id)
-        folder = f"{GUIDE_DIR}/{guide_slug}"
         pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf else None
-        record = manifest.entry(profile, facts, selection, html=f"{folder}/index.html", pdf=pdf_rel)
+        record = manifest.entry(profile, facts, selection, html=f"{GUIDE_DIR}/{guide_slug}/index.html", pdf=pdf_rel)
         record["digest"] = guide_digest(profile, inputs, selection, guide_slug, options.pdf)
         old = previous.get(profile.id)
         if not options.force and old and old.get("digest") == record["digest"] and _keep(staged, record):
@@ -221,34 +223,78 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
             result.entries.append(record)
             result.kept.append(profile.id)
             reporter.event("kept", id=profile.id)
-            continue
-        try:
-            page = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
-                        ics_href="guide.ics")
-            staged.write_text(record["html"], inputs.renderer.render_guide(facts, selection, page))
-            staged.write_bytes(f"{folder}/guide.ics", ics_for(facts, profile))
-            if options.pdf:
-                pdf_html = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
-                source = staged.write_text(f"{PDF_SOURCES}/{profile.id}.html", pdf_html)
-                submit(PdfJob(
-                    id=profile.id,
-                    html=str(source),
-                    base_url=inputs.theme.assets.resolve().as_uri() + "/",
-                    asset_roots=(str(inputs.theme.assets.resolve()), str((options.content / "assets").resolve())),
-                    targets=(str(staged.reserve(pdf_rel)), str(staged.reserve(f"{folder}/guide.pdf"))),
-                    title=f"{profile.name}: residency application guide, {inputs.cycle}",
-                    author=profile.advisor or "matchguide",
-                    created=inputs.as_of.isoformat(),
-                ))
-        except InputError as exc:  # this guide's fault; a BuildError (output unwritable) stops the whole build
-            for p in exc.problems:
+        else:
+            todo.append((profile, record))
+    for (profile, record), (pages, problems) in zip(todo, _render_guides([p for p, _ in todo], inputs, options)):
+        if problems:  # this guide's fault; a BuildError (output unwritable) stops the whole build
+            for p in problems:
                 located = Problem(p.source, p.line, p.field, f"{p.message} (in the guide of {profile.source})")
                 result.problems.append(located)
                 reporter.event("problem", problem=located)
             continue
+        folder = record["html"].rsplit("/", 1)[0]
+        staged.write_text(record["html"], pages["web"])
+        staged.write_bytes(f"{folder}/guide.ics", pages["ics"])
+        if options.pdf:
+            source = staged.write_text(f"{PDF_SOURCES}/{profile.id}.html", pages["pdf"])
+            submit(PdfJob(
+                id=profile.id,
+                html=str(source),
+                base_url=inputs.theme.assets.resolve().as_uri() + "/",
+                asset_roots=(str(inputs.theme.assets.resolve()), str((options.content / "assets").resolve())),
+                targets=(str(staged.reserve(record["pdf"])), str(staged.reserve(f"{folder}/guide.pdf"))),
+                title=f"{profile.name}: residency application guide, {inputs.cycle}",
+                author=profile.advisor or "matchguide",
+                created=inputs.as_of.isoformat(),
+            ))
         result.entries.append(record)
         result.rebuilt.append(profile.id)
         reporter.event("guide", id=profile.id, band=record["band"])
+
+
+# Rendering runs in forked workers when there is much of it: they inherit the compiled inputs from this global.
+_RENDER_CONTEXT: tuple[Inputs, BuildOptions] | None = None
+PARALLEL_HTML_FROM = 64  # guides; below this a pool costs more than it saves
+
+
+def _render_guides(profiles: list[Any], inputs: Inputs, options: BuildOptions) -> Iterator[tuple[dict, list[Problem]]]:
+    """Each profile's pages (web HTML, calendar, PDF HTML), in order; lazily, so PDFs can start early.
+
+    An HTML-only build of many guides uses every core. A build with PDFs renders here, one guide at a
+    time, so each PDF is handed to its worker as soon as its page exists (and no pool forks beside the
+    PDF pool's threads).
+    """
+    global _RENDER_CONTEXT
+    workers = min(options.jobs or default_workers(), len(profiles) // 16 or 1)
+    if options.pdf or workers < 2 or len(profiles) < PARALLEL_HTML_FROM \
+            or threading.current_thread() is not threading.main_thread():
+        yield from (_render_pages(p, inputs, options) for p in profiles)
+        return
+    _RENDER_CONTEXT = (inputs, options)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            yield from pool.imap(_render_in_worker, profiles, chunksize=8)
+    finally:
+        _RENDER_CONTEXT = None
+
+
+def _render_in_worker(profile: Any) -> tuple[dict, list[Problem]]:
+    assert _RENDER_CONTEXT is not None
+    return _render_pages(profile, *_RENDER_CONTEXT)
+
+
+def _render_pages(profile: Any, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
+    facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
+    selection = select(facts, inputs.content, inputs.theme)
+    try:
+        web = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
+                   ics_href="guide.ics")
+        pages = {"web": inputs.renderer.render_guide(facts, selection, web), "ics": ics_for(facts, profile)}
+        if options.pdf:
+            pages["pdf"] = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
+    except InputError as exc:
+        return {}, exc.problems
+    return pages, []
 
 
 def _keep(staged: StagedOutput, record: dict) -> bool:
