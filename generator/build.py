@@ -58,6 +58,8 @@ class BuildResult:
     rebuilt: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    stale: list[dict] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
     manifest_path: Path | None = None
 
     @property
@@ -165,7 +167,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         for p in problems:
             reporter.event("problem", problem=p)
         key = site_key(options.state / "site.key")
-        previous = {e["id"]: e for e in (manifest.read(options.out) or {}).get("profiles", [])}
+        last = manifest.read(options.out) or {}
+        previous = {e["id"]: e for e in last.get("kept_previous", []) + last.get("profiles", []) if isinstance(e, dict)}
         staged = StagedOutput(options.out)
         try:
             _write_site_pages(staged, inputs)
@@ -185,11 +188,13 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
                     record.setdefault("pages", pages.get(record["id"]))
                 _drop_failed(staged, result, failed, reporter)
             shutil.rmtree(staged.staging / PDF_SOURCES, ignore_errors=True)
-            result.removed = sorted(set(previous) - {e["id"] for e in result.entries})
-            doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems)
+            _carry_over(staged, previous, options, result, reporter)
+            result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
+            extra = {"kept_previous": result.stale} if result.stale else {}
+            doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
             staged.write_text(manifest.NAME, manifest.dumps(doc))
             staged.write_text(roster.NAME, roster.render(doc, inputs.renderer))
-            privacy.check(staged.staging, whole_cohort(options, inputs, profiles), result.entries)
+            privacy.check(staged.staging, whole_cohort(options, inputs, profiles), result.entries + result.stale)
             staged.commit()
         except BaseException:
             staged.abort()
@@ -227,6 +232,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
             todo.append((profile, record))
     for (profile, record), (pages, problems) in zip(todo, _render_guides([p for p, _ in todo], inputs, options)):
         if problems:  # this guide's fault; a BuildError (output unwritable) stops the whole build
+            result.failed.add(profile.id)
             for p in problems:
                 located = Problem(p.source, p.line, p.field, f"{p.message} (in the guide of {profile.source})")
                 result.problems.append(located)
@@ -324,7 +330,39 @@ def _in_output(problem: Problem, staged: StagedOutput) -> Problem:
     return Problem(display(staged.out_dir / rel), problem.line, problem.field, problem.message)
 
 
+def _carry_over(staged: StagedOutput, previous: dict[str, dict], options: BuildOptions, result: BuildResult,
+                reporter: Reporter) -> None:
+    """Keep the previous guide of an applicant this build left out or could not rebuild: nothing is lost.
+
+    `--only` leaves the other guides as they were (still listed as built). A guide whose profile or
+    rendering failed this time keeps its last good version, listed under `kept_previous` with the
+    errors above; it is not re-sent or re-announced as new. A profile that was deleted loses its guide.
+    A shard build is partial by design and carries nothing.
+    """
+    if options.shard:
+        return
+    built = {e["id"] for e in result.entries}
+    broken_sources = {p.source for p in result.problems}
+    for applicant_id, old in sorted(previous.items()):
+        if applicant_id in built or not _keep_paths_free(staged, old):
+            continue
+        if options.only and applicant_id not in options.only:
+            if _keep(staged, old):
+                result.entries.append(old)
+                result.kept.append(applicant_id)
+        elif applicant_id in result.failed or old.get("source") in broken_sources:
+            if _keep(staged, old):
+                result.stale.append({**old, "stale": True})
+                reporter.event("stale", id=applicant_id)
+
+
+def _keep_paths_free(staged: StagedOutput, record: dict) -> bool:
+    paths = [record.get("html"), record.get("pdf")]
+    return all(isinstance(p, str) for p in paths[:1]) and not any(p in staged.written for p in paths if p)
+
+
 def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:
+    result.failed.update(failed)
     for entry in [e for e in result.entries if e["id"] in failed]:
         result.entries.remove(entry)
         result.rebuilt.remove(entry["id"])
@@ -333,6 +371,7 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
         for rel in (entry["html"], entry["pdf"], entry["html"].replace("index.html", "guide.pdf"),
                     entry["html"].replace("index.html", "guide.ics")):
             staged.path(rel).unlink(missing_ok=True)
+            staged.written.discard(rel)  # free for the previous version, if there is one
 
 
 def check(options: BuildOptions) -> tuple[Inputs, list[Any], list[Problem]]:

@@ -192,7 +192,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if doc and doc["profiles"] and not args.quiet:
         statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
         print(summary_table(doc, statuses))
-    print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged, {len(result.removed)} removed, "
+    stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
+    print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
