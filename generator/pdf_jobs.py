@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from generator.errors import MatchguideError, Problem
 
@@ -225,15 +225,6 @@ class PdfPool:
             self.failed[job.id] = problem
         elif self.on_done:
             self.on_done(job, pages or 0)
-
-
-def render_pdfs(jobs: Iterable[PdfJob], *, workers: int | None = None, timeout: float = 120.0,
-                on_done: OnDone | None = None) -> dict[str, Problem]:
-    """Render every job; return the problem of each guide that failed, by applicant id."""
-    with PdfPool(workers, timeout=timeout, on_done=on_done) as pool:
-        for job in jobs:
-            pool.submit(job)
-        return pool.finish()
 
 
 def _size(job: PdfJob) -> int:
