@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import re
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import weasyprint
@@ -19,6 +20,20 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from generator.errors import BuildError, Problem
 
 _FONT_CONFIG: FontConfiguration | None = None
+# Per worker process, across guides: parsed stylesheets by (file, size, mtime) and loaded images by URL.
+_STYLESHEETS: dict[tuple[str, int, int], weasyprint.CSS] = {}
+_STYLESHEET_LINK = re.compile(r'<link rel="stylesheet" href="([^"<>]+)">')
+
+
+class _ImageCache(dict):
+    """WeasyPrint's image cache, minus failures: a refused or broken image is tried (and reported) every time."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        if value is not None:
+            super().__setitem__(key, value)
+
+
+_IMAGES = _ImageCache()
 
 
 class RefusedURL(ValueError):
@@ -96,12 +111,14 @@ def render_pdf(html: str, *, base_url: str, asset_roots: Sequence[Path], target:
         logger.setLevel(logging.ERROR)
     logger.addHandler(collector)
     try:
+        html, stylesheets = _lift_stylesheets(html, base_url, fetcher)
         document_html = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher)
         attachments = _attachment_links(document_html)
         if attachments:
             raise BuildError(Problem(source, None, "pdf", f"file attachments are not allowed: {', '.join(attachments)}"))
         # Tagged PDF (structure for screen readers) costs no measurable time here.
-        document = document_html.render(font_config=_font_config(), pdf_tags=True)
+        document = document_html.render(font_config=_font_config(), pdf_tags=True, stylesheets=stylesheets,
+                                         cache=_IMAGES)
         _set_metadata(document.metadata, title=title, author=author, created=created, lang=lang)
         data = document.write_pdf(pdf_tags=True)
         pages = len(document.pages)
@@ -127,6 +144,35 @@ def render_pdf(html: str, *, base_url: str, asset_roots: Sequence[Path], target:
     except OSError as exc:
         raise BuildError(Problem(source, None, "pdf", f"cannot write the PDF: {exc.strerror}")) from None
     return pages
+
+
+def _lift_stylesheets(html: str, base_url: str, fetcher: AssetFetcher) -> tuple[str, list[weasyprint.CSS]]:
+    """Take the page's stylesheet links out and return them parsed, from this process's cache when unchanged.
+
+    Given as stylesheets to WeasyPrint they render the same pages (checked pixel for pixel) without being
+    parsed again for every guide. Only a sheet that parsed cleanly is kept, so a refused `@import` is
+    refused again, and reported, for every guide. Links to anything but a file in the asset folders are
+    left in the page, for WeasyPrint to fetch (and the fetcher to refuse).
+    """
+    sheets = []
+
+    def lift(match: re.Match[str]) -> str:
+        url = urljoin(base_url, match.group(1))
+        path = fetcher._allowed_file(url) if url.startswith("file:") else None
+        if path is None:
+            return match.group(0)
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        sheet = _STYLESHEETS.get(key)
+        if sheet is None:
+            before = len(fetcher.refused)
+            sheet = weasyprint.CSS(url=url, url_fetcher=fetcher, font_config=_font_config())
+            if len(fetcher.refused) == before:
+                _STYLESHEETS[key] = sheet
+        sheets.append(sheet)
+        return ""
+
+    return _STYLESHEET_LINK.sub(lift, html), sheets
 
 
 def _font_config() -> FontConfiguration:
