@@ -114,18 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
-                       description="Build the HTML guides, serve them on this computer and rebuild when content/, "
-                                   "the theme or profiles/ change; open pages reload by themselves. The files "
-                                   "written stay script-free: the reload script is added only while serving.",
+                       description="Build the guides into output/, serve output/site on this computer and rebuild "
+                                   "what changed when content/, the theme or profiles/ change; open pages reload by "
+                                   "themselves. The files written stay script-free: the reload script is added only "
+                                   "while serving. --no-pdf previews faster, in .matchguide/preview, so output/ keeps "
+                                   "its PDFs.",
                        epilog="example: matchguide serve --as-of 2026-11-25 --port 8000  (then open the printed "
                               "address; /__matchguide/ lists the guides)")
     _common(p)
-    p.add_argument("--out", type=Path, default=Path(".matchguide/preview"), metavar="DIR",
-                   help="preview folder (default: .matchguide/preview, so a preview never replaces output/)")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="output folder (default: output, or .matchguide/preview with --no-pdf)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this computer only; guides are personal)")
-    p.add_argument("--pdf", action="store_true", help="also build the PDFs on every rebuild (slower)")
+    p.add_argument("--no-pdf", action="store_true", help="HTML only: faster rebuilds, in a separate preview folder")
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--quiet", action="store_true", help="print only problems and one line per rebuild")
     p.set_defaults(func=cmd_serve)
@@ -203,6 +205,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from generator.progress import ConsoleProgress
     from generator.serve import serve
 
+    # An HTML-only preview must not replace output/, whose PDFs `email` sends.
+    args.out = args.out or (Path(".matchguide/preview") if args.no_pdf else Path("output"))
     console = ConsoleProgress(sys.stderr, quiet=args.quiet)
     try:
         serve(_options(args), host=args.host, port=args.port, reporter=console)

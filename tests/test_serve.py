@@ -203,7 +203,7 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
     project_copy(tmp_path)
     env = {**os.environ, "MATCHGUIDE_SITE_KEY": KEY}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", "--port", "0", "--as-of", AS_OF.isoformat(),
+        [sys.executable, "-m", "generator", "serve", "--no-pdf", "--port", "0", "--as-of", AS_OF.isoformat(),
          "--profiles", "profiles", "--content", "content", "--theme", "theme"],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
