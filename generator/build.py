@@ -357,8 +357,8 @@ def _carry_over(staged: StagedOutput, previous: dict[str, dict], options: BuildO
 
 
 def _keep_paths_free(staged: StagedOutput, record: dict) -> bool:
-    paths = [record.get("html"), record.get("pdf")]
-    return all(isinstance(p, str) for p in paths[:1]) and not any(p in staged.written for p in paths if p)
+    html = record.get("html")
+    return isinstance(html, str) and not any(p in staged.written for p in (html, record.get("pdf")) if p)
 
 
 def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:
