@@ -41,7 +41,7 @@ TARGETS = {"overhead": 1.10, "speedup": 1.85, "noop_pct": 3.0, "hugo_ratio": 2.0
 
 
 def synthetic_profile(i: int, as_of: date = AS_OF, cycle: int = CYCLE) -> str:
-    """The YAML of the i-th synthetic applicant (valid per shared/spec/profile-format.md, deterministic)."""
+    """The YAML of the i-th synthetic applicant (valid per docs/profile-format.md, deterministic)."""
     rng = random.Random(i)
     kind, low, high = KINDS[i % len(KINDS)]
     gap = rng.choice((0, 1, 2, 3, 4, 6, 8, 11)) if kind != "absent" else rng.choice((-1, 0))

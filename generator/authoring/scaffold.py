@@ -129,7 +129,7 @@ def _line(text: str, comment: str) -> str:
 def starter(applicant_id: str, *, name: str, email: str, graduation_year: int) -> str:
     """The text of a new, valid profile with every optional field shown as a comment."""
     return f"""\
-# Applicant profile for matchguide. Format: shared/spec/profile-format.md; how-to: docs/advisors.md.
+# Applicant profile for matchguide. Format: docs/profile-format.md; how-to: docs/advisors.md.
 # Fill in the required fields, uncomment the optional ones you know, then run:
 #   matchguide check --only {applicant_id}
 

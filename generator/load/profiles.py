@@ -1,4 +1,4 @@
-"""Applicant profiles: the schema of shared/spec/profile-format.md, checked with located errors."""
+"""Applicant profiles: the schema of docs/profile-format.md, checked with located errors."""
 
 from __future__ import annotations
 

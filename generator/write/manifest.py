@@ -1,4 +1,4 @@
-"""`output/manifest.json`: what was built for whom and why (shared/spec/manifest.md)."""
+"""`output/manifest.json`: what was built for whom and why (docs/manifest.md)."""
 
 from __future__ import annotations
 
