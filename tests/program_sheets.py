@@ -33,3 +33,33 @@ def sheet(folder: Path, *rows: str) -> ProgramSheet:
     loaded = load_programs(write_sheet(folder, *rows))
     assert loaded.ok, [str(p) for p in loaded.errors]
     return loaded
+
+
+def write_xlsx(path: Path, rows: list[list[object]], *, formats: dict[str, str] | None = None,
+               cached: dict[str, str] | None = None) -> Path:
+    """An .xlsx with openpyxl: `formats` sets number formats by cell ('H2': '0%'); `cached` gives formula cells a
+    saved value, as Excel would (openpyxl itself never computes one)."""
+    import zipfile
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for values in rows:
+        sheet.append(values)
+    for ref, fmt in (formats or {}).items():
+        sheet[ref].number_format = fmt
+    book.save(path)
+    if cached:
+        with zipfile.ZipFile(path) as z:
+            parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+        xml = parts["xl/worksheets/sheet1.xml"].decode()
+        for ref, value in cached.items():
+            start = xml.index(f'<c r="{ref}"')
+            end = xml.index("</c>", start)
+            xml = xml[:start] + xml[start:end].replace("<v />", f"<v>{value}</v>") + xml[end:]
+        parts["xl/worksheets/sheet1.xml"] = xml.encode()
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, data in parts.items():
+                z.writestr(name, data)
+    return path

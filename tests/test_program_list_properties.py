@@ -129,7 +129,7 @@ def reference(progs, facts, rules):
     }
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(progs=programs(), facts=applicants(), seed=st.integers(0, 2**16))
 def test_the_decision_follows_the_rules(strategy, progs, facts, seed):
     rules = strategy.program_list
