@@ -1,4 +1,4 @@
-"""`output/manifest.json`: what was built for whom and why (shared/spec/manifest.md)."""
+"""`output/manifest.json`: what was built for whom and why (docs/manifest.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from generator import GENERATOR
 from generator.errors import Problem
-from generator.select import Selection
+from generator.decide.selection import Selection
 
 NAME = "manifest.json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from generator.strategy import Strategy
+from generator.load.strategy import Strategy
 
 FLAGS = (
     "step1_fail",
