@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from generator.decide.program_list import ProgramIndex, decide, quotas, reasons
-from generator.facts import derive
+from generator.decide.facts import derive
 from tests.conftest import AS_OF, make_profile
 from tests.program_sheets import row, sheet
 

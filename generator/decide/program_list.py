@@ -15,7 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Sequence
 
 from generator.load.programs import Program
-from generator.strategy import CATEGORIES, ProgramListRules
+from generator.load.strategy import CATEGORIES, ProgramListRules
 
 REASONS = ("visa", "graduation", "attempts", "min_score", "usce", "far_above")
 NEEDS = ("j1", "h1b", "either", "none")
