@@ -230,3 +230,22 @@ def schema(strategy: Strategy) -> dict:
     # Keep lists non-empty so `plan.phases[0].start` can be checked.
     facts["programs"].update(tier="T1", base_tier="T1", min=0, max=0, raised_by=["failure"])
     return facts
+
+
+def value_domains(strategy: Strategy) -> dict[str, tuple]:
+    """Every value a fact with a fixed set of values can hold (for a list fact: every item), by dotted name."""
+    from generator.profiles import RESULTS, TARGETS, VISAS
+
+    tiers = tuple(t.id for t in strategy.tiers)
+    return {
+        "visa": (*VISAS, None),
+        "target": (*TARGETS, None),
+        "step1.result": RESULTS,
+        "step2.result": (*RESULTS, "none"),
+        "basis.kind": ("official", "practice", "none"),
+        "band.id": (*(b.id for b in strategy.bands), strategy.pending_band.id),
+        "programs.tier": (*tiers, None),
+        "programs.base_tier": (*tiers, None),
+        "programs.raised_by": ("failure", "long_gap"),
+        "flag_list": FLAGS,
+    }

@@ -53,8 +53,10 @@ class Change:
         def show(value: Any) -> str:
             if isinstance(value, list):
                 return f"{len(value)} practice exam(s)"
-            text = value.isoformat() if isinstance(value, dt.date) else str(value)
-            return repr(text[:40] + "…") if len(text) > 40 else repr(text)
+            if not isinstance(value, str):
+                return value.isoformat() if isinstance(value, dt.date) else str(value).lower() \
+                    if isinstance(value, bool) else str(value)
+            return repr(value[:40] + "…") if len(value) > 40 else repr(value)
 
         if self.old is None:
             return f"{self.column} (new: {show(self.new)})"
