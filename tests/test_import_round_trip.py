@@ -13,9 +13,9 @@ import pytest
 from generator.authoring.columns import COLUMNS
 from generator.authoring.export import export_csv
 from generator.errors import InputError
-from generator.importer import import_csv
-from generator.profiles import load_profile, load_profiles
-from generator.scaffold import dump
+from generator.authoring.importer import import_csv
+from generator.load.profiles import load_profile, load_profiles
+from generator.authoring.scaffold import dump
 from tests.conftest import AS_OF, ROOT
 from tests.test_import import load, row, run, standard, write_csv
 
@@ -152,7 +152,7 @@ def test_a_profile_that_cannot_be_parsed_is_never_overwritten(tmp_path):
 
 
 def test_importing_over_a_new_profile_drops_only_what_new_wrote(tmp_path):
-    from generator.scaffold import scaffold
+    from generator.authoring.scaffold import scaffold
 
     path = scaffold(tmp_path / "profiles", "ana-souza")
     assert "# Placeholders from `matchguide new`: name, email, graduation_year" in path.read_text()

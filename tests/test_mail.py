@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from generator.errors import DeliveryError, InputError
-from generator.mail import EmailOptions, guide_link, load_recipients, run_email
-from generator.smtp import smtp_config
+from generator.deliver.message import guide_link
+from generator.deliver.sending import EmailOptions, load_recipients, run_email
+from generator.deliver.smtp import smtp_config
 from tests.smtp_fixtures import PASSWORD, USER, Authenticator, Mailbox, make_certs, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +60,7 @@ class Project:
 
     def options(self, **kw) -> EmailOptions:
         settings = dict(out_dir=self.out, theme_dir=THEME, ledger_path=self.ledger, profiles_dir=self.root / "profiles",
+                        content_dir=ROOT / "content",
                         rate_per_minute=100_000, backoff_seconds=0.01, max_retries=2)
         return EmailOptions(**{**settings, **kw})
 
@@ -72,6 +74,12 @@ class Project:
         return [json.loads(line) for line in self.ledger.read_text().splitlines()] if self.ledger.exists() else []
 
 
+def profile_text(name: str, address: str) -> str:
+    """A valid profile: the addresses are read through the profile loader, as the build reads them."""
+    return (f"name: {json.dumps(name)}\nemail: {address}\ngraduation_year: 2021\n"
+            "step1: {result: pass, attempts: 1}\n")
+
+
 def make_project(root: Path, pdfs: dict, applicants=APPLICANTS) -> Project:
     """A built output folder (manifest + PDFs) and the profiles holding the addresses."""
     (root / "output" / "pdf").mkdir(parents=True)
@@ -79,12 +87,12 @@ def make_project(root: Path, pdfs: dict, applicants=APPLICANTS) -> Project:
     entries = []
     for n, (applicant_id, name, address) in enumerate(applicants):
         (root / "output" / "pdf" / f"{applicant_id}.pdf").write_bytes(pdfs.get((applicant_id, 1), pdfs[("aisha-rahman", 1)]))
-        (root / "profiles" / f"{applicant_id}.yaml").write_text(f"name: {json.dumps(name)}\nemail: {address}\n", "utf-8")
+        (root / "profiles" / f"{applicant_id}.yaml").write_text(profile_text(name, address), "utf-8")
         entries.append({"id": applicant_id, "name": name, "source": f"profiles/{applicant_id}.yaml", "band": "solid",
                         "basis": {"kind": "official", "score": 238}, "programs": {"min": 120, "max": 160},
                         "flags": [], "sections": [], "examples": [],
                         "html": f"site/g/{n:04d}k9x2f7m1c8/index.html", "pdf": f"pdf/{applicant_id}.pdf"})
-    manifest = {"generator": "matchguide 0.1.0", "cycle": 2027, "profiles": entries, "errors": []}
+    manifest = {"generator": "matchguide 0.1.0", "cycle": 2027, "as_of": "2026-11-25", "profiles": entries, "errors": []}
     (root / "output" / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     return Project(root, pdfs)
 
@@ -271,7 +279,9 @@ def test_names_cannot_inject_headers(tmp_path, pdf_bytes, server):
     evil = [("eve", 'Eve\r\nBcc: attacker@evil.example\r\nSubject: pwned', "eve@example.org"),
             ("mallory", 'Mallory "M" <mallory@evil.example>, x; y', "mallory@example.org")]
     project = make_project(tmp_path, pdf_bytes, evil)
-    result = run_email(project.options(send=True), env=smtp_env(port))
+    # The profile loader refuses such names; here they reach the manifest anyway (a last line of defence).
+    result = run_email(project.options(send=True), env=smtp_env(port),
+                       recipients={i: address for i, _, address in evil})
     assert sorted(result.sent) == ["eve", "mallory"]
     assert sorted(r for rcpts, _ in box.received for r in rcpts) == ["eve@example.org", "mallory@example.org"]
     for msg in box.messages():
@@ -394,12 +404,13 @@ def test_guide_link_joins_the_site_url_and_the_published_path():
 def test_addresses_come_from_the_profiles_and_gaps_are_reported(tmp_path, pdf_bytes):
     project = make_project(tmp_path, pdf_bytes, APPLICANTS[:3])
     (project.root / "profiles" / "bilal-khan.yaml").write_text("name: Bilal Khan\n", "utf-8")  # no email
-    (project.root / "profiles" / "zed.yaml").write_text("name: Zed\nemail: zed@example.org\n", "utf-8")  # no guide
+    (project.root / "profiles" / "zed.yaml").write_text(profile_text("Zed", "zed@example.org"), "utf-8")  # no guide
     (project.root / "profiles" / "broken.yaml").write_text("name: [\n", "utf-8")
-    addresses, notes = load_recipients(project.root / "profiles")
+    addresses, notes = load_recipients(project.options(), json.loads((project.out / "manifest.json").read_text()))
     assert addresses == {"aisha-rahman": "aisha.rahman@example.org", "chen-wei": "chen.wei@example.org",
                          "zed": "zed@example.org"}
-    assert len(notes) == 1 and "broken.yaml" in notes[0]
+    assert {Path(n.split(":")[0]).name for n in notes} == {"broken.yaml", "bilal-khan.yaml"}
+    assert any("bilal-khan.yaml" in n and "email" in n for n in notes)
     lines: list[str] = []
     result = run_email(project.options(), env={}, reporter=lines.append)
     assert result.written == ["aisha-rahman", "chen-wei"]

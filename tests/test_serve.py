@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from generator import manifest
-from generator.build import BuildOptions, build, display
+from generator.write import manifest
+from generator.build import build
+from generator.project import BuildOptions, display
 from generator.errors import BuildError
-from generator.progress import ConsoleProgress, MessageProgress, summary_table
-from generator.report import BufferReporter
-from generator.serve import VERSION_PATH, serve
+from generator.console import ConsoleProgress, MessageProgress, summary_table
+from generator.events import BufferReporter
+from generator.authoring.serve import VERSION_PATH, serve
 from tests.conftest import AS_OF, ROOT
 
 PROFILES = ("aisha-rahman", "fatima-benali", "karim-haddad")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from generator.errors import Problem
-from generator.scaffold import Plain
+from generator.authoring.scaffold import Plain
 
 # column -> (where it goes in the profile, how its text is read)
 COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {

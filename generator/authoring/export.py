@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from generator import yamlstrict
+from generator.load import yamlstrict
 from generator.authoring.columns import COLUMN_OF, COLUMNS, practice_round_trips, write_cell
 from generator.errors import InputError, Problem
-from generator.profiles import load_profiles
-from generator.writer import atomic_write
+from generator.load.profiles import load_profiles
+from generator.write.writer import atomic_write
 
 
 @dataclass
@@ -66,8 +66,8 @@ def export_csv(directory: Path, *, default_cycle: int, passing_standard: Callabl
 def export_file(directory: Path, out: Path, *, content: Path = Path("content"), as_of: dt.date | None = None,
                 cycle: int | None = None) -> ExportResult:
     """Write the cohort to `out` as CSV UTF-8 (with the byte-order mark Excel looks for), replacing it atomically."""
-    from generator.build import default_cycle, display
-    from generator.strategy import load_strategy
+    from generator.load.strategy import load_strategy
+    from generator.project import default_cycle, display
 
     as_of = as_of or dt.date.today()
     data = content / "data" / "strategy.yaml"

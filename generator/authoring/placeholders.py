@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from generator.errors import Problem
-from generator.scaffold import PLACEHOLDERS_MARK, name_from_id
+from generator.authoring.scaffold import PLACEHOLDERS_MARK, name_from_id
 
 # Top-level domains reserved by RFC 2606/6761: no address under them ever receives mail.
 PLACEHOLDER_TLDS = ("invalid", "test", "localhost", "example")

@@ -24,11 +24,11 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.container import container_plugin
 
-from generator import charts
-from generator.content import Content, Item, Theme
+from generator.render import charts
+from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
-from generator.select import Selection
-from generator.strategy import Strategy
+from generator.decide.selection import Selection
+from generator.load.strategy import Strategy
 
 CONTAINERS = ("tip", "warning", "note")
 MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`

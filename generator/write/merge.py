@@ -17,11 +17,14 @@ from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-from generator import GENERATOR, manifest, privacy, roster
-from generator.build import GUIDE_DIR, BuildOptions, display, load_cohort, load_inputs
+from generator import GENERATOR
+from generator.write import manifest
+from generator.write import roster
+from generator.project import BuildOptions, display, load_cohort, load_inputs
+from generator.write.finish import finish
 from generator.errors import BuildError, Problem
-from generator.slugs import KEY_ENV, site_key, slug
-from generator.writer import BuildLock, StagedOutput
+from generator.write.slugs import GUIDE_DIR, KEY_ENV, site_key, slug
+from generator.write.writer import BuildLock, StagedOutput
 
 SETTINGS = ("generator", "cycle", "as_of")  # manifest keys every shard must share
 REBUILT = (manifest.NAME, roster.NAME)  # written by the merge, never copied from a shard
@@ -73,17 +76,10 @@ def merge(out: Path, shard_dirs: Sequence[Path], options: BuildOptions | None = 
         profiles, _ = load_cohort(options, inputs)
         problems = [Problem(**p) for s in shards for p in s.doc.get("errors", [])]
         doc = manifest.document(settings["cycle"], settings["as_of"], entries, problems, **extra)
-        staged = StagedOutput(out)
-        try:
+        with StagedOutput(out) as staged:
             for rel, path in sorted(files.items()):
                 staged.write_bytes(rel, path.read_bytes())
-            staged.write_text(manifest.NAME, manifest.dumps(doc))
-            staged.write_text(roster.NAME, roster.render(doc, inputs.renderer))
-            privacy.check(staged.staging, profiles, doc["profiles"])
-            staged.commit()
-        except BaseException:
-            staged.abort()
-            raise
+            finish(staged, doc, inputs.renderer, profiles, doc["profiles"])
     return MergeResult(entries=doc["profiles"], problems=[Problem(**e) for e in doc["errors"]], shards=len(shards),
                        manifest_path=out / manifest.NAME)
 

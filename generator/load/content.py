@@ -9,11 +9,11 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from generator import yamlstrict
+from generator.load import yamlstrict
+from generator.load.ids import ID_RE, ID_RULE
 from generator.errors import InputError, Problem
-from generator.rules import Rule, parse_rule
+from generator.decide.rules import Rule, parse_rule
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 # kind -> (folder, required fields, optional fields)
@@ -140,7 +140,7 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         elif not isinstance(value, str) or not value.strip():
             problems.append(Problem(source, where(key), key, f"expected text, got {value!r}"))
         elif key == "id" and not ID_RE.match(value):
-            problems.append(Problem(source, where(key), key, f"expected lowercase letters, digits and '-', got {value!r}"))
+            problems.append(Problem(source, where(key), key, f"expected {ID_RULE}, got {value!r}"))
         elif key == "id" and kind == "section" and (value in RESERVED_IDS or value.startswith(RESERVED_PREFIXES)):
             problems.append(Problem(source, where(key), key, f"{value!r} is used by the theme for its own page parts; "
                                                             "choose another id"))

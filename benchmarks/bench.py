@@ -2,7 +2,7 @@
 
 Every figure comes from this one run on this machine (docs/performance.md says
 what each one means). Each build and each bare-WeasyPrint run is a child
-process (`python -m generator.bench --child KIND SPEC`), so its time, CPU and
+process (`python -m benchmarks.bench --child KIND SPEC`), so its time, CPU and
 peak memory (the process itself, and separately its PDF workers) are its own.
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from generator import GENERATOR
-from generator.pdf_jobs import default_workers
+from generator.render.pdf_pool import default_workers
 
 AS_OF = date(2026, 11, 25)
 CYCLE = 2027
@@ -90,7 +90,7 @@ def write_cohort(folder: Path, n: int) -> list[str]:
 
 
 def _options(project: Path, out: Path, **extra: Any) -> Any:
-    from generator.build import BuildOptions
+    from generator.project import BuildOptions
 
     return BuildOptions(profiles=project / "profiles", content=project / "content", theme=project / "theme",
                         out=out, state=project / "state", **extra)
@@ -102,7 +102,7 @@ def _options(project: Path, out: Path, **extra: Any) -> Any:
 def _child(kind: str, spec: dict) -> dict:
     """Run one measured task in this (fresh) process and return its figures."""
     if kind == "bare" or spec["pdf"]:
-        import generator.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
+        import generator.render.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
 
     start, cpu = time.perf_counter(), _cpu()
     figures = _child_build(spec) if kind == "build" else _child_bare(spec)
@@ -156,7 +156,7 @@ def _run_child(kind: str, spec: dict) -> dict:
     """Run a child task; its figures, plus `wall`: the whole command, interpreter start-up included."""
     load = os.getloadavg()[0]
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "generator.bench", "--child", kind, json.dumps(spec)],
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--child", kind, json.dumps(spec)],
                           capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -177,12 +177,12 @@ def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, only: list[
 
 
 def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
-    """Load the cohort through generator.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
+    """Load the cohort through generator.load.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
     as build.py renders it, and return the base URL WeasyPrint gets."""
-    from generator.build import load_cohort, load_inputs
-    from generator.facts import derive
-    from generator.render import Page
-    from generator.select import select
+    from generator.project import load_cohort, load_inputs
+    from generator.decide.facts import derive
+    from generator.render.html import Page
+    from generator.decide.selection import select
 
     options = _options(project, project / "out-check", as_of=AS_OF)
     inputs = load_inputs(options)
@@ -422,7 +422,7 @@ def table(figures: dict) -> str:
 
 def write_report(figures: dict, out: Path) -> Path:
     """Write `out`/bench.json (under the build lock, atomically) and return its path."""
-    from generator.writer import BuildLock
+    from generator.write.writer import BuildLock
 
     with BuildLock(out):
         out.mkdir(parents=True, exist_ok=True)
@@ -434,9 +434,9 @@ def write_report(figures: dict, out: Path) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m generator.bench --n 200`: run the benchmark, print the table, write output/bench.json."""
-    parser = argparse.ArgumentParser(prog="python -m generator.bench", description=__doc__.splitlines()[0],
-                                     epilog="example: python -m generator.bench --n 200 --n-html 1000")
+    """`python -m benchmarks.bench --n 200`: run the benchmark, print the table, write output/bench.json."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0],
+                                     epilog="example: python -m benchmarks.bench --n 200 --n-html 1000")
     parser.add_argument("--n", type=int, default=200, help="synthetic guides to build with PDFs (default: 200)")
     parser.add_argument("--n-html", type=int, default=1000, help="guides for the Hugo comparison; 0 skips it")
     parser.add_argument("--jobs", type=int, help="PDF worker processes (default: CPU count)")

@@ -51,7 +51,11 @@ class BuildLock:
 
 
 class StagedOutput:
-    """A new output tree built beside the old one and switched in atomically."""
+    """A new output tree built beside the old one and switched in atomically.
+
+    Use it as a context manager: unless `commit()` switched the tree in, leaving the block throws it
+    away, so the previous output is untouched by a failed or interrupted build.
+    """
 
     def __init__(self, out_dir: Path):
         self.out_dir = out_dir
@@ -64,6 +68,14 @@ class StagedOutput:
                 shutil.rmtree(leftover)
         self.staging.mkdir(parents=True)
         self.written: set[str] = set()
+        self.committed = False
+
+    def __enter__(self) -> StagedOutput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self.abort()
 
     def path(self, rel: str) -> Path:
         """The staging path for a relative output path; refuses anything outside the output folder."""
@@ -120,6 +132,11 @@ class StagedOutput:
             if path.is_file():
                 self.write_bytes(f"{rel}/{path.relative_to(source).as_posix()}", path.read_bytes())
 
+    def discard_tree(self, rel: str) -> None:
+        """Remove a working folder from the staging tree before the switch (nothing in it is published)."""
+        shutil.rmtree(self.path(rel), ignore_errors=True)
+        self.written = {w for w in self.written if not w.startswith(f"{rel}/")}
+
     def commit(self) -> None:
         """Switch the staging tree in as the output folder in one atomic step."""
         _sync_tree(self.staging)
@@ -132,6 +149,7 @@ class StagedOutput:
             self.staging = self.trash
         fsync_dir(self.out_dir.parent)
         shutil.rmtree(self.staging, ignore_errors=True)
+        self.committed = True
 
     def abort(self) -> None:
         """Throw the staging tree away; the previous output is untouched."""

@@ -13,6 +13,7 @@ from generator.errors import BuildError, Problem
 
 KEY_ENV = "MATCHGUIDE_SITE_KEY"
 SLUG_CHARS = 26  # base32: 26 characters carry 130 bits
+GUIDE_DIR = "site/g"  # each guide lives at site/g/<slug>/
 
 
 def site_key(key_file: Path, env: dict[str, str] | None = None) -> bytes:

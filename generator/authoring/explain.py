@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any
 
-from generator import facts as facts_mod
-from generator.build import BuildOptions, display, load_cohort, load_inputs
-from generator.content import ALWAYS, Content, Theme
+from generator.decide import facts as facts_mod
+from generator.project import BuildOptions, display, load_cohort, load_inputs
+from generator.load.content import ALWAYS, Content, Theme
 from generator.errors import InputError, Problem
-from generator.rules import Rule, RuleError
+from generator.decide.rules import Rule, RuleError
 
 KINDS = ("section", "example", "faq", "layout")
 

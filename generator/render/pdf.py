@@ -7,7 +7,7 @@ import mimetypes
 import os
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
@@ -103,6 +103,8 @@ def render_pdf(html: str, *, base_url: str, asset_roots: Sequence[Path], target:
                author: str | None, created: date, lang: str = "en") -> int:
     """Write `html` as a PDF to `target` and return its page count; BuildError if anything was refused or failed."""
     source = str(target)
+    # fontTools stamps subset fonts with the time unless SOURCE_DATE_EPOCH is set: the build date is the only clock.
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(datetime.combine(created, time(), timezone.utc).timestamp()))
     fetcher = AssetFetcher(asset_roots)
     collector = _Collector()
     logger = logging.getLogger("weasyprint")

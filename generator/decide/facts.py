@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from generator.strategy import Strategy
+from generator.load.strategy import Strategy
 
 FLAGS = (
     "step1_fail",
@@ -234,7 +234,7 @@ def schema(strategy: Strategy) -> dict:
 
 def value_domains(strategy: Strategy) -> dict[str, tuple]:
     """Every value a fact with a fixed set of values can hold (for a list fact: every item), by dotted name."""
-    from generator.profiles import RESULTS, TARGETS, VISAS
+    from generator.load.profiles import RESULTS, TARGETS, VISAS
 
     tiers = tuple(t.id for t in strategy.tiers)
     return {

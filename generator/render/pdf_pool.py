@@ -3,7 +3,7 @@
 WeasyPrint is imported once, before the workers fork, and `gc.freeze()` keeps
 the inherited objects out of the collector so the forked pages stay shared.
 Workers live for the whole build, so each keeps its font configuration (and
-whatever else `generator.pdf` caches per process) from one guide to the next.
+whatever else `generator.render.pdf` caches per process) from one guide to the next.
 
 Guides can be submitted while the build is still rendering HTML: each worker
 is handed one guide at a time, the largest waiting one first, so every core
@@ -47,7 +47,7 @@ class PdfJob:
 
 
 def _render(job: PdfJob) -> tuple[int | None, Problem | None]:
-    from generator.pdf import render_pdf
+    from generator.render.pdf import render_pdf
 
     try:
         html = Path(job.html).read_text("utf-8") if job.html.endswith(".html") and os.path.isfile(job.html) else job.html
@@ -158,7 +158,7 @@ class PdfPool:
         self._workers = []
 
     def _start(self) -> None:
-        import generator.pdf  # noqa: F401  (import WeasyPrint once, before forking)
+        import generator.render.pdf  # noqa: F401  (import WeasyPrint once, before forking)
 
         gc.collect()
         for _ in range(self.size):

@@ -8,7 +8,7 @@ from typing import Any
 
 from generator import GENERATOR
 from generator.errors import Problem
-from generator.select import Selection
+from generator.decide.selection import Selection
 
 NAME = "manifest.json"
 

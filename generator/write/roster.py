@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.render import Renderer
+from generator.render.html import Renderer
 
 NAME = "roster.html"
 TEMPLATE = "roster.html"

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from generator import yamlstrict
+from generator.load import yamlstrict
 from generator.errors import InputError, Problem
 
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}

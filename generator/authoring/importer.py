@@ -1,6 +1,6 @@
 """`matchguide import`: an advisor's spreadsheet (CSV, one row per applicant) -> profiles/<id>.yaml.
 
-Each row becomes profile YAML (generator.scaffold writes it) that is checked by
+Each row becomes profile YAML (generator.authoring.scaffold writes it) that is checked by
 the profile loader itself, so an imported profile obeys exactly the rules of a
 hand-written one. A row with any problem writes nothing; the other rows are
 still written. Problems name the CSV row (the header is row 1) and column.
@@ -23,12 +23,12 @@ from typing import Any, Callable
 
 import yaml
 
-from generator import yamlstrict
 from generator.authoring.columns import COLUMN_OF, COLUMNS, read_cell, read_header
-from generator.content import ID_RE
+from generator.authoring.scaffold import PLACEHOLDERS_MARK, check_text, dump, starter, write_profile
 from generator.errors import InputError, Problem
-from generator.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
-from generator.scaffold import PLACEHOLDERS_MARK, check_text, dump, starter, write_profile
+from generator.load import yamlstrict
+from generator.load.ids import ID_RE
+from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
 
 # A loader problem's field -> the column it came from.
 _COLUMN_OF = {".".join(path): column for path, column in COLUMN_OF.items()} | {
@@ -297,8 +297,8 @@ def _other_problems(data: dict, found: list[Problem], number: int, where: str, d
 def import_file(csv_path: Path, directory: Path, *, content: Path = Path("content"), as_of: dt.date | None = None,
                 cycle: int | None = None, overwrite: bool = False) -> ImportResult:
     """Import a CSV file with the site's strategy data (passing standard) and cycle, as `build` would use them."""
-    from generator.build import default_cycle, display
-    from generator.strategy import load_strategy
+    from generator.project import default_cycle, display
+    from generator.load.strategy import load_strategy
 
     as_of = as_of or dt.date.today()
     data = content / "data" / "strategy.yaml"

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from generator.errors import InputError, Problem
-from generator.yamlstrict import MAX_BYTES, Document, format_path, parse
+from generator.load.ids import ID_RE, ID_RULE
+from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse
 
 RESULTS = ("pass", "fail", "pending")
 VISAS = ("j1", "h1b", "either", "none")
@@ -31,7 +32,6 @@ STEP1_FIELDS = ("result", "attempts", "score")
 STEP2_FIELDS = ("result", "score", "attempts", "exam_date", "practice", "qbank_percent")
 PRACTICE_FIELDS = ("date", "score", "name")
 
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 _EMAIL = re.compile(
     r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
@@ -206,8 +206,8 @@ def _read_profile(
     ident = r.value(data, root, "id", _identifier)
     if ident is None:
         ident = stem
-        if not _ID.fullmatch(stem):
-            message = f"the file name '{stem}' is not a valid id ({_ID_RULE}); rename the file or add an id field"
+        if not ID_RE.match(stem):
+            message = f"the file name '{stem}' is not a valid id ({ID_RULE}); rename the file or add an id field"
             r.report(("id",), message)
     cycle = r.value(data, root, "cycle", _integer(*CYCLE_RANGE))
     cycle_used = default_cycle if cycle is None or cycle is _BAD else cycle
@@ -351,7 +351,6 @@ class _Reader:
         return value
 
 
-_ID_RULE = "lowercase letters, digits and hyphens, starting with a letter or digit, at most 64 characters"
 
 
 def _unknown_field(key: str, allowed: tuple[str, ...]) -> str:
@@ -437,7 +436,7 @@ _boolean = _accept(lambda v: isinstance(v, bool), "true or false")
 _date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD")
 _mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
 _list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
-_identifier = _accept(lambda v: isinstance(v, str) and _ID.fullmatch(v), f"an id of {_ID_RULE}")
+_identifier = _accept(lambda v: isinstance(v, str) and ID_RE.match(v), f"an id of {ID_RULE}")
 _email = _accept(
     lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not _CONTROL.search(v), "an email address such as name@example.org"
 )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from generator.errors import DeliveryError, Problem
-from generator.writer import fsync_dir
+from generator.write.writer import fsync_dir
 
 STATES = ("sending", "sent", "refused", "failed")
 SEND, SKIP, CHANGED, UNKNOWN = "send", "skip", "changed", "unknown"

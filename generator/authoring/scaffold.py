@@ -18,16 +18,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from generator import yamlstrict
-from generator.content import ID_RE
+from generator.load import yamlstrict
+from generator.load.ids import ID_RE, ID_RULE
 from generator.errors import InputError, Problem
-from generator.profiles import Profile, load_profile
+from generator.load.profiles import Profile, load_profile
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0", "\x85": "\\N",
             "\u2028": "\\L", "\u2029": "\\P"}  # fmt: skip
 
 
-ID_RULE = "lowercase letters, digits and hyphens, starting with a letter or digit, at most 64 characters"
 
 
 _PLAIN_CANDIDATE = re.compile(r"[A-Za-z][A-Za-z0-9 .,@_'()-]*[A-Za-z0-9.)]|[A-Za-z]")

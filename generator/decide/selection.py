@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from generator.content import Content, Item, Layout, Theme
+from generator.load.content import Content, Item, Layout, Theme
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Console display of build, serve and email runs: a progress bar on a terminal, plain lines in CI.
 
-The library reports events (generator/report.py); this module shows them on a
+The library reports events (generator/events.py); this module shows them on a
 stream it is given. On a terminal the progress is one line redrawn with `\\r`;
 anything else (problems, notes) is printed above it. On a pipe or a CI log
 every step is its own plain line, so logs stay readable.
@@ -13,8 +13,8 @@ import shutil
 import time
 from typing import Any, Callable, Iterable, Mapping, TextIO
 
-from generator.report import Reporter
-from generator.roster import summary_rows
+from generator.events import Reporter
+from generator.write.roster import summary_rows
 
 BAR_WIDTH = 24
 REDRAW_EVERY = 0.05  # seconds; a terminal cannot show more, and a 1000-guide build should not spend time drawing

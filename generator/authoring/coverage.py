@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from generator import facts as facts_mod
-from generator.build import Inputs, display
-from generator.content import ALWAYS, Content, Theme
+from generator.decide import facts as facts_mod
+from generator.project import Inputs, display
+from generator.load.content import ALWAYS, Content, Theme
 from generator.errors import Problem
-from generator.explain import KINDS, explain
+from generator.authoring.explain import KINDS, explain
 
 MAX_COLUMNS = 40  # wider cohorts are shown as counts per band
 

@@ -20,10 +20,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-from generator import manifest
-from generator.build import BuildOptions, build, display
+from generator.write import manifest
+from generator.build import build
+from generator.project import BuildOptions, display
 from generator.errors import BuildError, MatchguideError, Problem
-from generator.report import Reporter
+from generator.events import Reporter
 
 VERSION_PATH = "/__matchguide/version"
 INDEX_PATH = "/__matchguide/"
