@@ -164,7 +164,7 @@ def test_cli_import_reports_and_exits_1(tmp_path, capsys):
     assert code == 1
     assert f"row 2: wrote {tmp_path / 'profiles' / 'ana-souza.yaml'}" in out
     assert f"error: {source}:row 3: step2_score: expected an integer from 1 to 300, got 'abc'" in err
-    assert "imported 1 of 2 row(s); 1 row(s) with problems were not written" in out
+    assert "imported 2 row(s): 1 new, 0 updated, 0 unchanged, 1 with problems (not written)" in out
     assert main(["import", str(write_csv(tmp_path / "ok.csv", [row(id="ok")])), "--dir", str(tmp_path / "profiles"),
                  "--content", str(ROOT / "content"), "--as-of", "2026-11-25"]) == 0
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import subprocess
+import sys
 from dataclasses import fields
 from pathlib import Path
 
@@ -162,3 +164,50 @@ def test_importing_over_a_new_profile_drops_only_what_new_wrote(tmp_path):
     text = path.read_text()
     assert "Placeholders" not in text and "# Fill in the required fields" not in text
     assert load(path).email == "ana@example.org"
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "generator", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_export_then_import_is_unchanged_and_hand_edits_survive(tmp_path):
+    shutil.copytree(ROOT / "profiles", tmp_path / "profiles")
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    count = len(list((tmp_path / "profiles").glob("*.yaml")))
+    done = cli("export", "cohort.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"exported {count} profile(s) to cohort.csv"
+    assert (tmp_path / "cohort.csv").read_bytes().startswith(b"\xef\xbb\xbfid,name,email,")
+    again = cli("import", "cohort.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"imported {count} row(s): 0 new, 0 updated, {count} unchanged, 0 with problems (not written)" in again.stdout
+    # A hand edit, then an import of the old sheet: the edit is named, kept without --overwrite ...
+    profile = tmp_path / "profiles" / "aisha-rahman.yaml"
+    profile.write_text(profile.read_text().replace("usce_months: 4", "usce_months: 7"))
+    refused = cli("import", "cohort.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "cohort.csv:row 2: id: profiles/aisha-rahman.yaml exists and the row would change usce_months (7 -> 4)" \
+        in refused.stderr
+    assert "usce_months: 7" in profile.read_text()
+    # ... and a sheet without that column never touches it, even with --overwrite.
+    rows = list(csv.reader(io.StringIO((tmp_path / "cohort.csv").read_text("utf-8-sig"), newline="")))
+    column = rows[0].index("usce_months")
+    with open(tmp_path / "partial.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([cell for i, cell in enumerate(r) if i != column] for r in rows)
+    merged = cli("import", "partial.csv", "--overwrite", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert f"{count} unchanged" in merged.stdout
+    assert "usce_months: 7" in profile.read_text()
+
+
+def test_cli_import_warns_about_extra_columns_and_reads_semicolons(tmp_path):
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    (tmp_path / "c.csv").write_text("id;name;email;graduation_year;step1_result;step1_attempts;Country;called on\n"
+                                    "ana;Ana;ana@example.org;2021;pass;1;Brazil;Monday\n", encoding="utf-8")
+    done = cli("import", "c.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("warning: c.csv:row 1: called on: column is not imported (not a profile field); "
+                             "the columns read are: id, name, email, graduation_year,") == 1
+    assert "row 2: wrote profiles/ana.yaml" in done.stdout
+    assert 'country: Brazil' in (tmp_path / "profiles" / "ana.yaml").read_text()

@@ -226,7 +226,7 @@ def merge(existing: dict | None, incoming: dict, applicant_id: str) -> tuple[dic
     """
     old, new = _flatten(existing or {}), _flatten(incoming)
     if existing is not None and "id" not in existing and new.get(("id",)) == applicant_id:
-        del new[("id",)]  # the id comes from the file name already
+        old[("id",)] = applicant_id  # the file name gave it; writing it down changes nothing
     merged = dict(old)
     for path, value in new.items():
         if path not in old or not _same(old[path], value):
