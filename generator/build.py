@@ -45,6 +45,7 @@ class BuildResult:
     kept: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     stale: list[dict] = field(default_factory=list)
+    withheld: list[str] = field(default_factory=list)  # HTML-only build: changed guides whose old PDF was dropped
     failed: set[str] = field(default_factory=set)
     manifest_path: Path | None = None
 
@@ -98,11 +99,14 @@ def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id))
 
 
-def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
-    """A digest of everything one guide depends on; equal digests mean equal output."""
+def guide_digest(guide: Guide, inputs: Inputs) -> str:
+    """A digest of everything one guide's content depends on; equal digests mean equal pages and PDF.
+
+    (Whether the page links a PDF is not in it: the manifest's `pdf` says that.)
+    """
     h = hashlib.sha256()
     for part in (__version__, guide.profile.digest, inputs.strategy.digest, inputs.theme.digest, inputs.as_of.isoformat(),
-                 str(inputs.cycle), guide.slug, guide.selection.layout.id, str(with_pdf),
+                 str(inputs.cycle), guide.slug, guide.selection.layout.id,
                  *(f"{i.kind}:{i.id}:{i.digest}" for i in guide.selection.items())):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
@@ -152,19 +156,32 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
     todo: list[tuple[Guide, dict]] = []
     for guide in guides:
         profile = guide.profile
-        pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf else None
+        digest = guide_digest(guide, inputs)
+        old = previous.get(profile.id) or {}
+        same = old.get("digest") == digest
+        # An HTML-only build keeps the PDF of an unchanged guide; a changed guide's old PDF is withheld.
+        pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf or (same and old.get("pdf")) else None
         record = manifest.entry(profile, guide.facts, guide.selection, html=f"{GUIDE_DIR}/{guide.slug}/index.html",
                                 pdf=pdf_rel)
-        record["digest"] = guide_digest(guide, inputs, options.pdf)
-        old = previous.get(profile.id)
-        if not options.force and old and old.get("digest") == record["digest"] and _keep(staged, record):
+        record["digest"] = digest
+        if not options.force and same and (pdf_rel is None or old.get("pdf")) and _keep(staged, record):
             record["pages"] = old.get("pages")
+            if pdf_rel:
+                record["pdf_digest"] = digest
             result.entries.append(record)
             result.kept.append(profile.id)
             reporter.event("kept", id=profile.id)
-        else:
-            todo.append((guide, record))
-    for (guide, record), (pages, problems) in zip(todo, _render_guides([g for g, _ in todo], inputs, options)):
+            continue
+        if not options.pdf and pdf_rel and _keep_pdf(staged, record):
+            record["pages"] = old.get("pages")
+        elif not options.pdf:
+            record["pdf"] = None
+        if not options.pdf and not record["pdf"] and (old.get("pdf") or old.get("pdf_withheld")):
+            record["pdf_withheld"] = True
+            result.withheld.append(profile.id)
+        todo.append((guide, record))
+    links = [bool(record["pdf"]) for _, record in todo]
+    for (guide, record), (pages, problems) in zip(todo, _render_guides([g for g, _ in todo], links, inputs, options)):
         profile = guide.profile
         if problems:  # this guide's fault; a BuildError (output unwritable) stops the whole build
             result.failed.add(profile.id)
@@ -188,18 +205,23 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
                 author=profile.advisor or "matchguide",
                 created=inputs.as_of.isoformat(),
             ))
+        if record["pdf"]:
+            record["pdf_digest"] = record["digest"]  # the content its PDF shows: `email` sends no older PDF
         result.entries.append(record)
         result.rebuilt.append(profile.id)
         reporter.event("guide", id=profile.id, band=record["band"])
 
 
 # Rendering runs in forked workers when there is much of it: they inherit the compiled inputs from this global.
-_RENDER_CONTEXT: tuple[list[Guide], Inputs, BuildOptions] | None = None
+_RENDER_CONTEXT: tuple[list[Guide], list[bool], Inputs, BuildOptions] | None = None
 PARALLEL_HTML_FROM = 64  # guides; below this a pool costs more than it saves
 
 
-def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -> Iterator[tuple[dict, list[Problem]]]:
+def _render_guides(guides: list[Guide], links: list[bool], inputs: Inputs,
+                   options: BuildOptions) -> Iterator[tuple[dict, list[Problem]]]:
     """Each profile's pages (web HTML, calendar, PDF HTML), in order; lazily, so PDFs can start early.
+
+    `links` says, per guide, whether its page links a PDF (one is made, or an unchanged one is kept).
 
     An HTML-only build of many guides uses every core. A build with PDFs renders here, one guide at a
     time, so each PDF is handed to its worker as soon as its page exists (and no pool forks beside the
@@ -209,9 +231,9 @@ def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -
     workers = min(options.jobs or default_workers(), len(guides) // 16 or 1)
     if options.pdf or workers < 2 or len(guides) < PARALLEL_HTML_FROM \
             or threading.current_thread() is not threading.main_thread():
-        yield from (_render_pages(g, inputs, options) for g in guides)
+        yield from (_render_pages(g, link, inputs, options) for g, link in zip(guides, links))
         return
-    _RENDER_CONTEXT = (guides, inputs, options)
+    _RENDER_CONTEXT = (guides, links, inputs, options)
     try:
         with multiprocessing.get_context("fork").Pool(workers, die_with_parent, (os.getpid(),)) as pool:
             yield from pool.imap(_render_in_worker, range(len(guides)), chunksize=8)
@@ -221,14 +243,14 @@ def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -
 
 def _render_in_worker(index: int) -> tuple[dict, list[Problem]]:
     assert _RENDER_CONTEXT is not None
-    guides, inputs, options = _RENDER_CONTEXT
-    return _render_pages(guides[index], inputs, options)
+    guides, links, inputs, options = _RENDER_CONTEXT
+    return _render_pages(guides[index], links[index], inputs, options)
 
 
-def _render_pages(guide: Guide, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
+def _render_pages(guide: Guide, link_pdf: bool, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
     profile, facts, selection = guide.profile, guide.facts, guide.selection
     try:
-        web = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
+        web = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if link_pdf else None,
                    ics_href="guide.ics")
         pages = {"web": inputs.renderer.render_guide(facts, selection, web), "ics": ics_for(facts, profile)}
         if options.pdf:
@@ -236,6 +258,14 @@ def _render_pages(guide: Guide, inputs: Inputs, options: BuildOptions) -> tuple[
     except InputError as exc:
         return {}, exc.problems
     return pages, []
+
+
+def _keep_pdf(staged: StagedOutput, record: dict) -> bool:
+    """Carry an unchanged guide's PDF (both copies) over into an HTML-only build."""
+    paths = [record["pdf"], record["html"].replace("index.html", "guide.pdf")]
+    if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
+        return False
+    return all(staged.keep(p) for p in paths)
 
 
 def _keep(staged: StagedOutput, record: dict) -> bool:

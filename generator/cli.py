@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: matchguide build --as-of 2026-11-25 --only aisha-rahman")
     _common(p)
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="output folder (default: output)")
-    p.add_argument("--no-pdf", action="store_true", help="skip the PDFs (HTML only)")
+    p.add_argument("--no-pdf", action="store_true",
+                   help="HTML only: make no PDFs. Unchanged guides keep their PDF; a guide that changed has its old "
+                        "PDF withheld (not published, not emailed) until a build with PDFs")
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--force", action="store_true", help="rebuild every guide, even unchanged ones")
     p.add_argument("--shard", type=_shard, metavar="K/N", help="build only shard K of N of the cohort")
@@ -213,6 +215,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
         show_summary(doc, statuses, sys.stdout)
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
+    if result.withheld:
+        stale += f", {len(result.withheld)} changed guide(s) without their old PDF (build with PDFs to make new ones)"
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
     return EXIT_OK if result.ok else EXIT_PROBLEMS

@@ -244,7 +244,7 @@ def test_serve_reloads_the_open_page_and_shows_a_build_error(tmp_path: Path, bro
         page.goto(url)
         profile = options.profiles / "aisha-rahman.yaml"
         profile.write_text(profile.read_text().replace("name: Aisha Rahman", "name: Aisha Rahman-Reloaded"))
-        page.wait_for_function("document.querySelector('.cover-name').textContent.includes('Reloaded')", timeout=15000)
+        page.wait_for_function("() => document.querySelector('.cover-name').textContent.includes('Reloaded')", timeout=15000)
         bad = options.content / "sections" / "99-broken.md"
         bad.write_text("---\nid: broken\ntitle: Broken\norder: 99\nwhen: \"no_such_fact\"\n---\nText.\n")
         banner = page.locator(".matchguide-serve-error")
@@ -252,7 +252,7 @@ def test_serve_reloads_the_open_page_and_shows_a_build_error(tmp_path: Path, bro
         assert "99-broken.md" in banner.text_content() and page.get_attribute(".matchguide-serve-error", "role") == "alert"
         page.evaluate("window.beforeTheFix = true")
         bad.unlink()
-        page.wait_for_function("!window.beforeTheFix && !document.querySelector('.matchguide-serve-error')",
+        page.wait_for_function("() => !window.beforeTheFix && !document.querySelector('.matchguide-serve-error')",
                                timeout=15000)  # a new page, without the banner
         assert "Reloaded" in page.locator(".cover-name").text_content() and errors == []
     finally:

@@ -149,3 +149,71 @@ def test_kill_9_of_the_build_alone_ends_its_workers_and_a_rebuild_runs_at_once(s
     assert rebuild.returncode == 0, rebuild.stderr
     assert gone, "PDF workers outlived the killed build"
     assert len((site.out / "manifest.json").read_text()) > 0 and site.debris() == []
+
+
+# --- 10. An HTML-only build keeps the PDFs of unchanged guides, and withholds the others' --------------------------
+
+def _pdf_files(out: Path) -> dict[str, bytes]:
+    return {rel: data for rel, data in snapshot(out).items() if rel.endswith(".pdf")}
+
+
+def _email(site: Project) -> subprocess.CompletedProcess:
+    return subprocess.run([*site.command()[:3], "email"], cwd=site.root, capture_output=True, text=True,
+                          timeout=120, env=cli_env())
+
+
+@pytest.mark.slow
+def test_an_html_only_build_keeps_unchanged_pdfs_and_withholds_changed_ones(site: Project) -> None:
+    import json
+
+    assert site.cli("--jobs", "2").returncode == 0
+    pdfs = _pdf_files(site.out)
+    assert len(pdfs) == 6  # pdf/<id>.pdf and site/g/<slug>/guide.pdf for three guides
+    profile = site.root / "profiles" / "ada-okafor.yaml"
+    profile.write_text(profile.read_text().replace("Ada Okafor", "Ada Okafor-Bello"))
+    html_only = site.cli("--no-pdf")
+    assert html_only.returncode == 0, html_only.stderr
+    assert "1 changed guide(s) without their old PDF" in html_only.stdout
+    doc = json.loads((site.out / "manifest.json").read_text())
+    entries = {e["id"]: e for e in doc["profiles"]}
+    ada = entries["ada-okafor"]
+    assert ada["pdf"] is None and ada["pdf_withheld"] is True
+    ada_folder = site.out / ada["html"].rsplit("/", 1)[0]
+    assert not (site.out / "pdf" / "ada-okafor.pdf").exists() and not (ada_folder / "guide.pdf").exists()
+    assert "guide.pdf" not in (ada_folder / "index.html").read_text()
+    for applicant in ("bruno-reis", "chen-wu"):  # unchanged: the very same PDFs, still linked from the page
+        entry = entries[applicant]
+        folder = entry["html"].rsplit("/", 1)[0]
+        assert entry["pdf"] == f"pdf/{applicant}.pdf" and entry["pdf_digest"] == entry["digest"]
+        assert (site.out / entry["pdf"]).read_bytes() == pdfs[entry["pdf"]]
+        assert (site.out / folder / "guide.pdf").read_bytes() == pdfs[f"{folder}/guide.pdf"]
+        assert 'href="guide.pdf"' in (site.out / folder / "index.html").read_text()
+    assert "PDF withheld" in (site.out / "roster.html").read_text()
+    # `email` attaches the unchanged PDFs and never the withheld one
+    mailed = _email(site)
+    assert mailed.returncode == 1
+    assert "ada-okafor.yaml: pdf: the guide changed after its PDF was made" in mailed.stdout
+    outbox = sorted(p.name for p in (site.out / "outbox").glob("*.eml"))
+    assert outbox == ["bruno-reis.eml", "chen-wu.eml"]
+    # a manifest that lists an older PDF (edited by hand, or written by an older version) is refused too
+    old_pdf = site.out / "pdf" / "ada-okafor.pdf"
+    old_pdf.write_bytes(pdfs["pdf/ada-okafor.pdf"])
+    doc["profiles"] = [{**e, "pdf": "pdf/ada-okafor.pdf", "pdf_withheld": False, "pdf_digest": "0" * 64}
+                       if e["id"] == "ada-okafor" else e for e in doc["profiles"]]
+    (site.out / "manifest.json").write_text(json.dumps(doc))
+    assert "ada-okafor.yaml: pdf: the PDF is older than the guide" in _email(site).stdout
+    # a build with PDFs makes the new one, and keeps the others
+    again = site.cli("--jobs", "2")
+    assert again.returncode == 0, again.stderr
+    assert "built 1 guide(s), 2 unchanged" in again.stdout
+    after = _pdf_files(site.out)
+    assert len(after) == 6 and after["pdf/bruno-reis.pdf"] == pdfs["pdf/bruno-reis.pdf"]
+    assert after["pdf/ada-okafor.pdf"] != pdfs["pdf/ada-okafor.pdf"]
+
+
+def test_the_help_says_what_no_pdf_does_to_existing_pdfs() -> None:
+    from tests.payloads import cli_command
+
+    shown = subprocess.run([*cli_command()[:3], "build", "--help"], capture_output=True, text=True, env=cli_env())
+    text = " ".join(shown.stdout.split())
+    assert "Unchanged guides keep their PDF" in text and "withheld (not published, not emailed)" in text

@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
+from generator.render import csp
 from generator.write import manifest
 from generator.build import build
 from generator.project import BuildOptions, display
@@ -88,10 +89,14 @@ class ServeState:
 
 
 def inject(page: bytes, build_number: int) -> bytes:
-    """The page with the live-reload script added before `</body>` (or at the end)."""
-    script = (RELOAD_SCRIPT % {"build": build_number, "version": VERSION_PATH}).encode()
+    """The page with the live-reload script added before `</body>` (or at the end), its policy allowing that script."""
+    text = RELOAD_SCRIPT % {"build": build_number, "version": VERSION_PATH}
+    script = text.encode()
     at = page.lower().rfind(b"</body>")
-    return page[:at] + script + page[at:] if at >= 0 else page + script
+    page = page[:at] + script + page[at:] if at >= 0 else page + script
+    # The page's Content-Security-Policy runs no script: allow this one (by its hash) and its polling, nothing more.
+    inner = text[text.index(">") + 1:text.rindex("</script>")]
+    return csp.relax_for_script(page.decode("utf-8", "surrogateescape"), inner).encode("utf-8", "surrogateescape")
 
 
 def snapshot(roots: Iterable[Path]) -> dict[str, tuple[int, int]]:

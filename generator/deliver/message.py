@@ -127,7 +127,12 @@ def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, st
     pdf_rel = entry.get("pdf")
     pure = PurePosixPath(pdf_rel) if isinstance(pdf_rel, str) else None
     if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts:
-        raise DeliveryError(Problem(source, None, "pdf", "no PDF was built for this guide"))
+        raise DeliveryError(Problem(source, None, "pdf", "the guide changed after its PDF was made (an HTML-only "
+                                    "build withheld the old PDF); run `matchguide build` to make a new one"
+                                    if entry.get("pdf_withheld") else "no PDF was built for this guide"))
+    if "digest" in entry and entry.get("pdf_digest") != entry["digest"]:  # a build's manifest: never an older PDF
+        raise DeliveryError(Problem(source, None, "pdf", "the PDF is older than the guide; run `matchguide build` "
+                                    "to make a new one"))
     pdf_path = out_dir.joinpath(*pure.parts)
     try:
         pdf_sha256 = hashlib.sha256(pdf_path.read_bytes()).hexdigest()

@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from mdit_py_plugins.container import container_plugin
 
-from generator.render import charts
+from generator.render import charts, csp
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
@@ -133,6 +133,7 @@ def make_markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
     for name in CONTAINERS:
         md.use(container_plugin, name)
+    md.core.ruler.push("align_classes", csp.align_classes)
     return md
 
 
@@ -324,7 +325,8 @@ class Renderer:
             raise InputError(self._runaway[name])
         ctx = {"page": {**self.site, "lang": "en", **page.__dict__}, **context}
         try:
-            return self._templates[name].render(ctx)
+            html = self._templates[name].render(ctx)
+            return html if page.for_pdf else csp.protect(html)
         except Exception as exc:
             problem = Problem(*self._theme_location(exc, name), None, _describe(exc))
             if isinstance(exc, TimeLimit):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.render import csp
 from generator.render.html import Renderer
 
 NAME = "roster.html"
@@ -13,7 +14,7 @@ TEMPLATE = "roster.html"
 def render(doc: dict, renderer: Renderer) -> str:
     """Every applicant with band, program range, flags and links, and every error of the build."""
     template = renderer.theme_env.get_template(TEMPLATE)
-    return template.render(manifest=doc, page={**renderer.site, "title": "Cohort roster", "lang": "en"})
+    return csp.protect(template.render(manifest=doc, page={**renderer.site, "title": "Cohort roster", "lang": "en"}))
 
 
 def summary_rows(doc: dict) -> list[dict[str, Any]]:
