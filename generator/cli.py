@@ -242,7 +242,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.quiet:
         for profile in profiles:
             facts = derive(profile, inputs.strategy, inputs.as_of)
-            sel = select(facts, inputs.content, inputs.theme)
+            sel = select(facts, inputs.rules)
             print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")

@@ -1,4 +1,8 @@
-"""Content: sections, worked examples and FAQ entries (Markdown + front matter) and the theme's layouts."""
+"""Content: sections, worked examples and FAQ entries (Markdown + front matter) and the theme's layouts.
+
+Each `when` rule is kept here as text with its file and line; `decide.selection.compile_rules` checks
+and compiles it, so loading knows nothing of deciding.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from typing import Any
 from generator.load import yamlstrict
 from generator.load.ids import ID_RE, ID_RULE
 from generator.errors import InputError, Problem
-from generator.decide.rules import Rule, parse_rule
 
 TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -23,6 +26,7 @@ KINDS = {
     "faq": ("faq", ("id", "question", "order", "when"), ()),
 }
 ALWAYS = "true"
+RULE_EXPECTED = "expected a rule such as \"band.id == 'low'\" (a quoted string)"
 # Ids the theme uses for its own parts of the page; a section with one of these would clash.
 RESERVED_IDS = {"worked-examples", "faq", "main", "top", "toc-title", "contents"}
 RESERVED_PREFIXES = ("example-", "faq-", "chart-")
@@ -36,7 +40,8 @@ class Item:
     id: str
     title: str
     order: int
-    rule: Rule
+    when: str  # the rule's text, as written (`true` when an example has none)
+    when_line: int | None  # the line the rule's text starts on (an example without one: its `band` line)
     body: str
     body_line: int
     source: str
@@ -44,6 +49,7 @@ class Item:
     template: str | None = None
     band: str | None = None
     template_line: int | None = None
+    id_line: int | None = None
 
 
 @dataclass
@@ -61,9 +67,14 @@ class Content:
 
 @dataclass(frozen=True)
 class Layout:
+    """One of the theme's layouts: the first whose rule holds is a guide's page template."""
+
     id: str
     template: str
-    rule: Rule
+    when: str
+    source: str  # the theme's `theme.yaml`
+    when_line: int | None
+    index: int  # its place in `layouts:`
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class Theme:
     digest: str
 
 
-def load_content(root: Path, *, schema: dict, band_ids: list[str], source_prefix: str = "content") -> tuple[Content, list[Problem]]:
+def load_content(root: Path, *, band_ids: list[str], source_prefix: str = "content") -> tuple[Content, list[Problem]]:
     """Load every content file under `root`; return the good items and the problems of the rest."""
     content = Content()
     problems: list[Problem] = []
@@ -88,12 +99,12 @@ def load_content(root: Path, *, schema: dict, band_ids: list[str], source_prefix
         for path in sorted((root / folder).glob("*.md")):
             source = f"{source_prefix}/{folder}/{path.name}"
             try:
-                item = _load_item(path, kind, source, schema, band_ids)
+                item = _load_item(path, kind, source, band_ids)
             except InputError as exc:
                 problems.extend(exc.problems)
                 continue
             if (kind, item.id) in seen:
-                problems.append(Problem(source, 2, "id", f"id {item.id!r} is already used by {seen[(kind, item.id)]}"))
+                problems.append(Problem(source, item.id_line, "id", f"id {item.id!r} is already used by {seen[(kind, item.id)]}"))
                 continue
             seen[(kind, item.id)] = source
             items.append(item)
@@ -103,7 +114,7 @@ def load_content(root: Path, *, schema: dict, band_ids: list[str], source_prefix
     return content, problems
 
 
-def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[str]) -> Item:
+def _load_item(path: Path, kind: str, source: str, band_ids: list[str]) -> Item:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -123,7 +134,7 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
             problems.append(Problem(source, where(key), str(key), f"unknown field{hint}"))
     for key in required:
         if key not in data and not (key == "when" and kind == "example"):
-            problems.append(Problem(source, 1, key, "is required"))
+            problems.append(Problem(source, where(key), key, "is required"))  # the front matter's first line
     values: dict[str, Any] = {}
     for key in required + optional:
         if key not in data:
@@ -133,10 +144,9 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
             if not isinstance(value, int) or isinstance(value, bool):
                 problems.append(Problem(source, where(key), key, f"expected an integer, got {value!r}"))
         elif key == "when":
-            try:
-                value = parse_rule(value, schema=schema, source=source, line=_value_line(raw, where(key)))
-            except InputError as exc:
-                problems.extend(exc.problems)
+            value = _rule_text(value)
+            if value is None:
+                problems.append(Problem(source, where(key), key, RULE_EXPECTED))
         elif not isinstance(value, str) or not value.strip():
             problems.append(Problem(source, where(key), key, f"expected text, got {value!r}"))
         elif key == "id" and not ID_RE.match(value):
@@ -151,13 +161,13 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         values[key] = value
     if problems:
         raise InputError(problems)
-    rule = values.get("when") or parse_rule(ALWAYS, schema=schema, source=source, line=None)
     return Item(
         kind=kind,
         id=values["id"],
         title=values.get("title") or values.get("question"),
         order=values["order"],
-        rule=rule,
+        when=values.get("when", ALWAYS),
+        when_line=_value_line(raw, where("when")) if "when" in values else where("band") or where("id"),
         body=body,
         body_line=body_line,
         source=source,
@@ -165,7 +175,15 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         template=values.get("template"),
         band=values.get("band"),
         template_line=where("template") if "template" in values else None,
+        id_line=where("id"),
     )
+
+
+def _rule_text(value: Any) -> str | None:
+    """A `when` value as rule text: YAML's true/false are the rules `true`/`false`; None when it is not text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) and value.strip() else None
 
 
 _BLOCK_SCALAR = re.compile(rb":[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")
@@ -177,7 +195,7 @@ def _value_line(raw: bytes, line: int | None) -> int | None:
     return line + 1 if line and line <= len(lines) and _BLOCK_SCALAR.search(lines[line - 1]) else line
 
 
-def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) -> Theme:
+def load_theme(root: Path, *, source_prefix: str | None = None) -> Theme:
     """Read `theme.yaml` of a theme folder; raise InputError naming every problem."""
     prefix = source_prefix or str(root)
     source = f"{prefix}/theme.yaml"
@@ -196,16 +214,15 @@ def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) ->
                 or not isinstance(entry["id"], str) or not isinstance(entry["template"], str):
             problems.append(Problem(source, line, f"layouts[{i}]", "expected {id, template, when}, id and template as text"))
             continue
-        try:
-            rule = parse_rule(entry["when"], schema=schema, source=source, line=doc.line_of(("layouts", i, "when")))
-        except InputError as exc:
-            problems.extend(exc.problems)
+        when = _rule_text(entry["when"])
+        if when is None:
+            problems.append(Problem(source, doc.line_of(("layouts", i, "when")), "when", RULE_EXPECTED))
             continue
         if not (root / entry["template"]).is_file():
             problems.append(Problem(source, doc.line_of(("layouts", i, "template")), f"layouts[{i}].template",
                                     f"template {entry['template']!r} not found in {prefix}"))
             continue
-        layouts.append(Layout(entry["id"], entry["template"], rule))
+        layouts.append(Layout(entry["id"], entry["template"], when, source, doc.line_of(("layouts", i, "when")), i))
     if not layouts and not problems:
         problems.append(Problem(source, doc.line_of(("layouts",)), "layouts", "needs at least one layout"))
     pages = {}
