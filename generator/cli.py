@@ -183,7 +183,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """`matchguide build`."""
     from generator.write import manifest
     from generator.build import build
-    from generator.console import ConsoleProgress, summary_table
+    from generator.console import ConsoleProgress, show_summary
 
     console = ConsoleProgress(sys.stderr, quiet=args.quiet)
     try:
@@ -193,7 +193,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     doc = manifest.read(result.manifest_path.parent) if result.manifest_path else None
     if doc and doc["profiles"] and not args.quiet:
         statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
-        print(summary_table(doc, statuses))
+        show_summary(doc, statuses, sys.stdout)
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
@@ -317,10 +317,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_email(args: argparse.Namespace) -> int:
     """`matchguide email`."""
-    from generator.write import manifest
     from generator.deliver.ledger import default_path
     from generator.deliver.sending import EmailOptions, run_email
-    from generator.console import ConsoleProgress, MessageProgress
+    from generator.console import ConsoleProgress
 
     options = EmailOptions(
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
@@ -328,13 +327,11 @@ def cmd_email(args: argparse.Namespace) -> int:
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
         profiles_dir=args.profiles,
     )
-    entries = (manifest.read(args.out) or {}).get("profiles") or []
-    progress = MessageProgress(ConsoleProgress(sys.stderr),
-                               args.only or [e.get("id") for e in entries if isinstance(e, dict)])
+    console = ConsoleProgress(sys.stderr)
     try:
-        result = run_email(options, reporter=progress)
+        result = run_email(options, reporter=console)
     finally:
-        progress.close()
+        console.close()
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
