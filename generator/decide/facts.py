@@ -74,6 +74,8 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
         "research_items": profile.research_items or 0,
         "oet_passed": profile.oet_passed,
         "ecfmg_certified": profile.ecfmg_certified,
+        "country": profile.country,
+        "medical_school": profile.medical_school,
         "step1": {
             "result": s1.result,
             "attempts": s1.attempts,
@@ -222,7 +224,7 @@ def schema(strategy: Strategy) -> dict:
     profile = NS(
         name="Reference", advisor="Advisor", cycle=2027, graduation_year=2020, visa="j1",
         in_medical_school=False, usce_months=1, us_lors=1, research_items=1, target="community",
-        oet_passed=True, ecfmg_certified=True,
+        oet_passed=True, ecfmg_certified=True, country="Country", medical_school="School",
         step1=NS(result="pass", attempts=1, score=230),
         step2_ck=NS(result="pending", score=230, attempts=0, exam_date=date(2027, 6, 1),
                     practice=(practice,), qbank_percent=60.0),
@@ -234,3 +236,22 @@ def schema(strategy: Strategy) -> dict:
 
     facts["program_list"] = sample(strategy)
     return facts
+
+
+def value_domains(strategy: Strategy) -> dict[str, tuple]:
+    """Every value a fact with a fixed set of values can hold (for a list fact: every item), by dotted name."""
+    from generator.load.profiles import RESULTS, TARGETS, VISAS
+
+    tiers = tuple(t.id for t in strategy.tiers)
+    return {
+        "visa": (*VISAS, None),
+        "target": (*TARGETS, None),
+        "step1.result": RESULTS,
+        "step2.result": (*RESULTS, "none"),
+        "basis.kind": ("official", "practice", "none"),
+        "band.id": (*(b.id for b in strategy.bands), strategy.pending_band.id),
+        "programs.tier": (*tiers, None),
+        "programs.base_tier": (*tiers, None),
+        "programs.raised_by": ("failure", "long_gap"),
+        "flag_list": FLAGS,
+    }
