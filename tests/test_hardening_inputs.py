@@ -196,7 +196,7 @@ LOCATED = {
     "fm-yaml-syntax": ({S: section().replace("title: Probe", "title: [Probe")}, f"{S}:4: ", "invalid YAML"),
     "fm-not-utf8": ({S: section(body="ok\n\xff\n").encode("latin-1")}, f"{S}:8: ", "not valid UTF-8"),
     "fm-duplicate-id": ({S: section().replace("id: probe", "id: standing")}, f"{S}:2: id: ", "already used by"),
-    "fm-missing-field": ({S: section().replace("title: Probe\n", "")}, f"{S}:2: title: ", "is required"),
+    "fm-missing-field": ({S: section().replace("title: Probe\n", "")}, f"{S}:2: title: ", "required field is missing"),
     "body-syntax": ({S: section(body="one\ntwo\n{% if %}\n")}, f"{S}:9: body: ", "template syntax error"),
     "body-unclosed-block": ({S: section(body="one\n{% for b in bands %}\nthree\n")}, f"{S}:", "template syntax error"),
     "body-undefined": ({S: section(body="one\ntwo\n{{ nosuch }}\n")}, f"{S}:9: body: ", "unknown name 'nosuch'"),

@@ -9,12 +9,11 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
 from generator.load import yamlstrict
-from generator.load.ids import ID_RE, ID_RULE
+from generator.load.fields import Reader, accept, choice, identifier, integer
 from generator.errors import InputError, Problem
 
 TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -26,7 +25,6 @@ KINDS = {
     "faq": ("faq", ("id", "question", "order", "when"), ()),
 }
 ALWAYS = "true"
-RULE_EXPECTED = "expected a rule such as \"band.id == 'low'\" (a quoted string)"
 # Ids the theme uses for its own parts of the page; a section with one of these would clash.
 RESERVED_IDS = {"worked-examples", "faq", "main", "top", "toc-title", "contents"}
 RESERVED_PREFIXES = ("example-", "faq-", "chart-")
@@ -120,63 +118,51 @@ def _load_item(path: Path, kind: str, source: str, band_ids: list[str]) -> Item:
     except OSError as exc:
         raise InputError(Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")) from None
     doc, body, body_line = yamlstrict.split_front_matter(raw, source)  # bad UTF-8 and NUL bytes: located errors
-    data = doc.data if isinstance(doc.data, dict) else {}
     _, required, optional = KINDS[kind]
-    problems = []
+    r = Reader(doc)
+    data = r.fields(doc.data if isinstance(doc.data, dict) else {}, (), required + optional) or {}
+    checks = {"id": _section_id if kind == "section" else identifier, "title": _TEXT, "question": _TEXT,
+              "order": integer(), "when": _RULE, "band": choice(band_ids), "template": _TEMPLATE}
+    values = {key: r.value(data, (), key, checks[key], required=key in required and (key, kind) != ("when", "example"))
+              for key in required + optional}
+    if r.problems:
+        raise InputError(r.problems)
 
     def where(key: str) -> int | None:
         return doc.line_of((key,))
 
-    for key in data:
-        if key not in required + optional:
-            near = get_close_matches(str(key), required + optional, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else f"; expected {', '.join(required + optional)}"
-            problems.append(Problem(source, where(key), str(key), f"unknown field{hint}"))
-    for key in required:
-        if key not in data and not (key == "when" and kind == "example"):
-            problems.append(Problem(source, where(key), key, "is required"))  # the front matter's first line
-    values: dict[str, Any] = {}
-    for key in required + optional:
-        if key not in data:
-            continue
-        value = data[key]
-        if key == "order":
-            if not isinstance(value, int) or isinstance(value, bool):
-                problems.append(Problem(source, where(key), key, f"expected an integer, got {value!r}"))
-        elif key == "when":
-            value = _rule_text(value)
-            if value is None:
-                problems.append(Problem(source, where(key), key, RULE_EXPECTED))
-        elif not isinstance(value, str) or not value.strip():
-            problems.append(Problem(source, where(key), key, f"expected text, got {value!r}"))
-        elif key == "id" and not ID_RE.match(value):
-            problems.append(Problem(source, where(key), key, f"expected {ID_RULE}, got {value!r}"))
-        elif key == "id" and kind == "section" and (value in RESERVED_IDS or value.startswith(RESERVED_PREFIXES)):
-            problems.append(Problem(source, where(key), key, f"{value!r} is used by the theme for its own page parts; "
-                                                            "choose another id"))
-        elif key == "band" and value not in band_ids:
-            problems.append(Problem(source, where(key), key, f"expected one of {', '.join(band_ids)}, got {value!r}"))
-        elif key == "template" and not TEMPLATE_RE.match(value):
-            problems.append(Problem(source, where(key), key, f"expected a template name such as 'glance', got {value!r}"))
-        values[key] = value
-    if problems:
-        raise InputError(problems)
     return Item(
         kind=kind,
         id=values["id"],
         title=values.get("title") or values.get("question"),
         order=values["order"],
-        when=values.get("when", ALWAYS),
-        when_line=_value_line(raw, where("when")) if "when" in values else where("band") or where("id"),
+        when=_rule_text(values["when"]) or ALWAYS,
+        when_line=_value_line(raw, where("when")) if values["when"] is not None else where("band"),
         body=body,
         body_line=body_line,
         source=source,
         digest=hashlib.sha256(raw).hexdigest(),
         template=values.get("template"),
         band=values.get("band"),
-        template_line=where("template") if "template" in values else None,
+        template_line=where("template") if values.get("template") is not None else None,
         id_line=where("id"),
     )
+
+
+def _reserved(value: str) -> str | None:
+    if value in RESERVED_IDS or value.startswith(RESERVED_PREFIXES):
+        return f"{value!r} is used by the theme for its own page parts; choose another id"
+    return None
+
+
+_TEXT = accept(lambda v: isinstance(v, str) and v.strip(), "text")
+_TEMPLATE = accept(lambda v: isinstance(v, str) and TEMPLATE_RE.match(v), "a template name such as 'glance'")
+_RULE = accept(lambda v: _rule_text(v) is not None, "a rule such as \"band.id == 'low'\" (a quoted string)")
+
+
+def _section_id(value: Any) -> str | None:
+    """An id, and not one the theme uses for its own page parts."""
+    return identifier(value) or _reserved(value)
 
 
 def _rule_text(value: Any) -> str | None:
@@ -216,7 +202,7 @@ def load_theme(root: Path, *, source_prefix: str | None = None) -> Theme:
             continue
         when = _rule_text(entry["when"])
         if when is None:
-            problems.append(Problem(source, doc.line_of(("layouts", i, "when")), "when", RULE_EXPECTED))
+            problems.append(Problem(source, doc.line_of(("layouts", i, "when")), "when", _RULE(entry["when"])))
             continue
         if not (root / entry["template"]).is_file():
             problems.append(Problem(source, doc.line_of(("layouts", i, "template")), f"layouts[{i}].template",
