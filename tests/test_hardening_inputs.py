@@ -215,8 +215,8 @@ LOCATED = {
                       "themes/default/sections/default.html:3: ", "has no attribute 'nosuch'"),
     "theme-layout-missing": ({"themes/default/layouts/guide.html": None}, "themes/default/theme.yaml:5: layouts[1].template: ",
                              "'layouts/guide.html' not found"),
-    "theme-bad-layout-rule": ({"themes/default/theme.yaml": "layouts:\n  - {id: standard, template: layouts/guide.html,"
-                               " when: \"band.nope\"}\n"}, "themes/default/theme.yaml:2: when: ", "unknown fact 'band.nope'"),
+    "theme-bad-layout-rule": ({"themes/default/theme.yaml": THEME_YAML.replace('when: "true"', 'when: "band.nope"')},
+                              "themes/default/theme.yaml:5: when: ", "unknown fact 'band.nope'"),
     "theme-layout-not-text": ({"themes/default/theme.yaml": "layouts:\n  - {id: a, template: 5, when: \"true\"}\n"},
                               "themes/default/theme.yaml:2: layouts[0]: ", "id and template as text"),
     "theme-assets-outside": ({"themes/default/theme.yaml": THEME_YAML.replace("assets: assets", "assets: ../..")},
