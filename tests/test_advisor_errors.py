@@ -7,6 +7,7 @@ the project-relative paths an advisor sees.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,37 @@ def test_a_name_given_to_new_is_not_a_placeholder(project: Project, capsys) -> N
     assert "Placeholders" not in (project.root / "profiles" / "bo-li.yaml").read_text()
     _, _, err = run(capsys, "check", "--quiet")
     assert "bo-li" not in err
+
+
+def test_email_never_sends_to_a_placeholder_or_example_address(project: Project, capsys, monkeypatch) -> None:
+    from tests.smtp_fixtures import Mailbox, start_server
+
+    for key in [k for k in os.environ if k.startswith("MATCHGUIDE_")]:
+        monkeypatch.delenv(key)
+    ada = project.root / "profiles" / "ada-okafor.yaml"
+    ada.write_text(ada.read_text().replace("ada.okafor@example.org", "ada.okafor@mail.example.ng"))
+    assert run(capsys, "new", "zed-placeholder", "--graduation-year", "2020")[0] == 0
+    assert run(capsys, "build", "--as-of", "2026-11-25")[0] == 0
+    code, out, err = run(capsys, "email")
+    assert code == 1
+    assert sorted(p.name for p in (project.out / "outbox").iterdir()) == ["ada-okafor.eml"]
+    assert "not ready: profiles/zed-placeholder.yaml: email: zed-placeholder@example.invalid is a placeholder: " \
+           "addresses under .invalid never receive mail; write the applicant's real address in their profile" in out
+    assert "not ready: profiles/bruno-reis.yaml: email: bruno.reis@example.org is an example address (example.org " \
+           "is reserved for documentation and receives no mail)" in out
+    box = Mailbox()
+    server = start_server(box)
+    try:
+        monkeypatch.setenv("MATCHGUIDE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("MATCHGUIDE_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("MATCHGUIDE_SMTP_SECURITY", "none")
+        monkeypatch.setenv("MATCHGUIDE_SMTP_FROM", "Dr. Lee <lee@mail.example.ng>")
+        assert run(capsys, "email", "--send", "--rate", "6000")[0] == 1
+        assert [rcpts for rcpts, _ in box.received] == [["ada.okafor@mail.example.ng"]]
+        monkeypatch.setenv("MATCHGUIDE_ALLOW_EXAMPLE_ADDRESSES", "1")  # a test server: example.org may go, .invalid never
+        code, out, _ = run(capsys, "email", "--send", "--rate", "6000")
+        assert code == 1 and "zed-placeholder@example.invalid is a placeholder" in out
+        assert sorted(r for rcpts, _ in box.received for r in rcpts) == [
+            "ada.okafor@mail.example.ng", "bruno.reis@example.org", "chen.wu@example.org"]
+    finally:
+        server.stop()

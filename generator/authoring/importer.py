@@ -1,4 +1,4 @@
-"""`matchguide import`: an advisor's spreadsheet (CSV, one row per applicant) -> profiles/<id>.yaml.
+"""`matchguide import`: an advisor's spreadsheet (.xlsx or CSV, one row per applicant) -> profiles/<id>.yaml.
 
 Each row becomes profile YAML (generator.authoring.scaffold writes it) that is checked by
 the profile loader itself, so an imported profile obeys exactly the rules of a

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from generator.deliver.addresses import undeliverable
 from generator.deliver.smtp import CONTROL, make_address
 from generator.errors import DeliveryError, InputError, Problem
 from generator.load.ids import ID_RE
@@ -111,7 +112,7 @@ def message_id(applicant_id: str, pdf_sha256: str, domain: str) -> str:
 
 
 def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, str], templates: Templates,
-           sender: Address, site_url: str | None) -> Draft:
+              sender: Address, site_url: str | None, *, allow_example: bool = False) -> Draft:
     """One applicant's message from their manifest entry; DeliveryError when they cannot be written to."""
     applicant_id = entry.get("id")
     source = str(entry.get("source") or f"manifest: {applicant_id}")
@@ -122,8 +123,9 @@ def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, st
     if to is None:
         why = "no email address" if not recipients.get(applicant_id) else "the email address cannot be used (ASCII only)"
         raise DeliveryError(Problem(source, None, "email", why))
-    if to.domain.lower().endswith(".invalid"):  # `matchguide new` leaves a placeholder to fill in
-        raise DeliveryError(Problem(source, None, "email", f"{to.addr_spec} is a placeholder; write the real address"))
+    refused = undeliverable(to.addr_spec, allow_example=allow_example)
+    if refused:  # `matchguide new` leaves a placeholder to fill in; the sample cohort uses example.org
+        raise DeliveryError(Problem(source, None, "email", refused))
     pdf_rel = entry.get("pdf")
     pure = PurePosixPath(pdf_rel) if isinstance(pdf_rel, str) else None
     if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts:
