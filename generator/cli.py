@@ -216,6 +216,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
+    if args.only and doc:
+        from generator.deliver.message import guide_locations
+
+        print("\n".join(guide_locations(doc, args.out, args.only)))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 

@@ -7,6 +7,7 @@ the project-relative paths an advisor sees.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -166,3 +167,28 @@ def test_email_never_sends_to_a_placeholder_or_example_address(project: Project,
             "ada.okafor@mail.example.ng", "bruno.reis@example.org", "chen.wu@example.org"]
     finally:
         server.stop()
+
+
+def test_a_wrong_id_gets_did_you_mean(project: Project, capsys) -> None:
+    code, out, err = run(capsys, "explain", "ada-okafr", "--as-of", "2026-11-25")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0] == "error: profiles: no profile has the id 'ada-okafr'; did you mean 'ada-okafor'?"
+    assert "previous output" not in err
+    code, _, err = run(capsys, "check", "--only", "chen-wo", "--as-of", "2026-11-25", "--quiet")
+    assert code == 1 and "did you mean 'chen-wu'?" in err
+
+
+def test_build_only_ends_with_where_the_guide_is(project: Project, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("MATCHGUIDE_SITE_URL", raising=False)
+    code, out, _ = run(capsys, "build", "--as-of", "2026-11-25", "--only", "ada-okafor", "--no-pdf", "--quiet")
+    assert code == 0
+    manifest = json.loads((project.out / "manifest.json").read_text())
+    [entry] = [e for e in manifest["profiles"] if e["id"] == "ada-okafor"]
+    lines = out.splitlines()
+    assert lines[-2] == f"ada-okafor: {Path('output') / entry['html']}"
+    assert (project.root / "output" / entry["html"]).is_file()
+    assert lines[-1] == "  set MATCHGUIDE_SITE_URL to see its address on the published site"
+    monkeypatch.setenv("MATCHGUIDE_SITE_URL", "https://advisor.github.io/guides")
+    _, out, _ = run(capsys, "build", "--as-of", "2026-11-25", "--only", "ada-okafor", "--no-pdf", "--quiet")
+    assert out.splitlines()[-1] == "  on the site, once published: https://advisor.github.io/guides/" + \
+        entry["html"].removeprefix("site/")

@@ -7,13 +7,14 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
+import os
 import re
 import traceback
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -66,6 +67,23 @@ def guide_link(site_url: str | None, html_path: str | None) -> str | None:
     if pure.is_absolute() or ".." in pure.parts:
         return None
     return site_url + quote(str(pure))
+
+
+def guide_locations(doc: dict, out: Path, only: Sequence[str], env: Mapping[str, str] = os.environ) -> list[str]:
+    """Where `build --only` put each guide: page and PDF on disk, and the page's address on the site when
+    MATCHGUIDE_SITE_URL is set."""
+    try:
+        site_url = site_url_from(env)
+    except DeliveryError:
+        site_url = None
+    lines = []
+    for entry in (e for e in doc.get("profiles", []) if isinstance(e, dict) and e.get("id") in only):
+        pdf = f" (PDF: {out / entry['pdf']})" if entry.get("pdf") else ""
+        lines.append(f"{entry['id']}: {out / entry['html']}{pdf}")
+        link = guide_link(site_url, entry.get("html"))
+        lines.append(f"  on the site, once published: {link}" if link else
+                     "  set MATCHGUIDE_SITE_URL to see its address on the published site")
+    return lines
 
 
 class Templates:
