@@ -18,7 +18,6 @@ FLAGS = (
     "no_usce",
     "needs_h1b",
 )
-PLAN_WEEKS = 12
 
 
 def failures(result: str, attempts: int) -> int:
@@ -189,17 +188,19 @@ def _programs(strategy: Strategy, basis: dict, band: dict, step2_failed: bool, f
 
 
 def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -> dict:
-    if not (not_taken and exam and exam > as_of):
-        return {"available": False, "weeks": 0, "compressed": False, "start": None, "phases": []}
+    # The full plan's length is the data's: the last week of its last phase (12 in the shipped strategy.yaml).
+    full = max((phase.last_week for phase in strategy.study_plan), default=0)
+    if not (not_taken and exam and exam > as_of and full):
+        return {"available": False, "weeks": 0, "full_weeks": full, "compressed": False, "start": None, "phases": []}
     weeks = (exam - as_of).days // 7
-    compressed = weeks < PLAN_WEEKS
-    start = as_of if compressed else exam - timedelta(weeks=PLAN_WEEKS)
+    compressed = weeks < full
+    start = as_of if compressed else exam - timedelta(weeks=full)
     total_days = (exam - start).days
     phases = []
     for phase in strategy.study_plan:
         # A full plan keeps the weeks as written; a compressed one shrinks each phase in proportion.
-        first = start + timedelta(days=round(total_days * (phase.first_week - 1) / PLAN_WEEKS))
-        end = start + timedelta(days=round(total_days * phase.last_week / PLAN_WEEKS) - 1)
+        first = start + timedelta(days=round(total_days * (phase.first_week - 1) / full))
+        end = start + timedelta(days=round(total_days * phase.last_week / full) - 1)
         if end < first:
             continue
         label = f"{phase.first_week}–{phase.last_week}" if phase.first_week != phase.last_week else str(phase.first_week)
@@ -213,7 +214,8 @@ def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -
             "questions": phase.questions,
             "focus": phase.focus,
         })
-    return {"available": True, "weeks": weeks, "compressed": compressed, "start": start, "phases": phases}
+    return {"available": True, "weeks": weeks, "full_weeks": full, "compressed": compressed, "start": start,
+            "phases": phases}
 
 
 def schema(strategy: Strategy) -> dict:

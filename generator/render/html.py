@@ -310,7 +310,8 @@ class Renderer:
             "examples": [{"id": e.id, "title": e.title, "band": e.band, "html": self.render_body(e, facts)}
                          for e in selection.examples],
             "faq": [{"id": f.id, "question": f.title, "html": self.render_body(f, facts)} for f in selection.faq],
-            "charts": {"score_scale": charts.score_scale(facts, self.bands), "timeline": charts.timeline(facts)},
+            "charts": {"score_scale": charts.score_scale(facts, self.bands, self.theme.charts),
+                       "timeline": charts.timeline(facts, self.theme.charts)},
         }
         return self._render_page(selection.layout.template, page, guide=guide)
 
