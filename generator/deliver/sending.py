@@ -126,17 +126,19 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
             for note in notes:
                 report(f"note: {note}")
         result = EmailResult(dry_run=not options.send)
-        drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report)
         if not options.send:
             records, notes = read_ledger(options.ledger_path)
             for note in notes:
                 report(f"note: {note}")
-            due = _plan(drafts, History(records), options, result, report)
+            history = History(records)
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, history)
+            due = _plan(drafts, history, options, result, report)
             write_outbox(out_dir, due, sender, result, report)
             return result
         with Ledger(options.ledger_path) as ledger:
             for note in ledger.notes:
                 report(f"note: {note}")
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, ledger.history)
             due = _plan(drafts, ledger.history, options, result, report)
             _deliver_all(due, config, ledger, options, result, report)
         result.failures_file = write_failures(options.ledger_path.parent / FAILURES_NAME, result, recipients)
@@ -188,7 +190,8 @@ def _optional_sender(env: Mapping[str, str], report: Callable[[str], None]) -> A
 
 
 def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], templates: Templates,
-            sender: Address, site_url: str | None, result: EmailResult, report: Callable[[str], None]) -> list[Draft]:
+            sender: Address, site_url: str | None, result: EmailResult, report: Callable[[str], None],
+            history: History) -> list[Draft]:
     entries = {e.get("id"): e for e in doc["profiles"] if isinstance(e, dict)}
     if options.only:
         unknown = [i for i in options.only if i not in entries]
@@ -203,7 +206,7 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
     for applicant_id in (dict.fromkeys(options.only) if options.only else sorted(entries, key=str)):
         entry = entries[applicant_id]
         try:
-            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url))
+            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url, history))
         except InputError as exc:  # the theme's fault, not this applicant's: nobody gets a message
             template_problems.update(exc.problems)
         except DeliveryError as exc:
@@ -258,7 +261,8 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
                 continue
 
             def journal(state: str, detail: str | None, draft: Draft = draft) -> None:
-                ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail)
+                ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail,
+                              draft.guide if state == "sending" else None)
 
             try:
                 state, detail = mailer.deliver(draft.to.addr_spec, payload, journal, label=draft.id)
