@@ -120,6 +120,9 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
         "plan": _plan(strategy, exam, as_of, not_taken),
         "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],
         "tiers": _tier_table(strategy),
+        # Set by the build from the program spreadsheet (generator/decide/program_view.py).
+        "program_list": None,
+        "program_list_status": "no_spreadsheet",
     }
 
 
@@ -227,4 +230,7 @@ def schema(strategy: Strategy) -> dict:
     facts = derive(profile, strategy, date(2027, 1, 1))
     # Keep lists non-empty so `plan.phases[0].start` can be checked.
     facts["programs"].update(tier="T1", base_tier="T1", min=0, max=0, raised_by=["failure"])
+    from generator.decide.program_view import sample
+
+    facts["program_list"] = sample(strategy)
     return facts
