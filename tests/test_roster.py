@@ -189,7 +189,7 @@ def test_roster_figures_next_weeks_and_cohort_calendar(project: Path):
                         ("no_usce", "No US clinical experience"), ("needs_h1b", "Needs an H-1B visa")):
         holders = [e["name"] for e in doc.values() if flag in e["flags"]]
         assert f"{label} {len(holders)} flag {flag}" + "".join(f" {n}" for n in holders) in text
-    assert "Placeholders left 1 Linh Nguyen: linh-nguyen@example.invalid is a placeholder" in text
+    assert "Profiles with placeholders 1 Linh Nguyen: linh-nguyen@example.invalid is a placeholder" in text
     for band in {e["band"] for e in doc.values()}:
         assert page.rows[next(i for i, e in doc.items() if e["band"] == band)]["data-band"] == band
 

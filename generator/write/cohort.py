@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from generator.render.ics import Milestone, calendar, milestones, uid
 
@@ -20,7 +20,6 @@ FLAG_FIGURES = (  # manifest flags the advisor acts on, with how the roster name
     ("no_usce", "no US clinical experience"),
     ("needs_h1b", "needs an H-1B visa"),
 )
-PLACEHOLDER_TLDS = ("invalid", "test", "localhost", "example")  # never receive mail (RFC 2606, RFC 6761)
 
 
 @dataclass(frozen=True)
@@ -36,29 +35,21 @@ class Event:
     uid: str
 
 
-def placeholder(profile: Any) -> str | None:
-    """Why this profile still holds a placeholder address (what `matchguide new` writes), or None."""
-    address = str(getattr(profile, "email", "") or "")
-    tld = address.rpartition("@")[2].lower().rstrip(".").rpartition(".")[2]
-    if tld in PLACEHOLDER_TLDS:
-        return f"{address} is a placeholder address (.{tld} never receives mail)"
-    return None
-
-
-def figures(entries: list[dict], profiles: Mapping[str, Any], errors: list[dict], bands: list[tuple[str, str]]) -> dict:
-    """Counts the advisor acts on: per band, per flag, placeholders, errors, program lists."""
+def figures(entries: list[dict], placeholders: list[Any], errors: list[dict], bands: list[tuple[str, str]]) -> dict:
+    """Counts the advisor acts on: per band, per flag, placeholders (`check`'s warnings), errors, program lists."""
     by_band = [{"id": band, "label": label, "count": sum(1 for e in entries if e.get("band") == band)}
                for band, label in bands]
     flagged = [{"flag": flag, "label": label, "who": [e["name"] for e in entries if flag in (e.get("flags") or [])]}
                for flag, label in FLAG_FIGURES]
-    placeholders = [{"name": e["name"], "why": why} for e in entries
-                    if e["id"] in profiles and (why := placeholder(profiles[e["id"]]))]
+    names = {e["source"]: e["name"] for e in entries}
+    marked = [{"name": names.get(w.source, w.source), "why": w.message} for w in placeholders]
     lists = [e["program_list"] for e in entries if isinstance(e.get("program_list"), dict)]
     return {
         "guides": len(entries),
         "by_band": by_band,
         "flags": flagged,
-        "placeholders": placeholders,
+        "placeholders": marked,
+        "placeholder_profiles": len({w.source for w in placeholders}),
         "errors": len(errors),
         "error_files": len({err.get("source") for err in errors}),
         "lists": {"count": len(lists), "short": sum(1 for p in lists if p.get("short")),

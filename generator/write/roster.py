@@ -10,10 +10,12 @@ page says so, because sending does not rewrite it.
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
+from generator.authoring.placeholders import placeholder_warnings, undeliverable
 from generator.decide.facts import derive
 from generator.deliver import ledger
 from generator.deliver.changes import differences, snapshot
@@ -44,7 +46,9 @@ def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequenc
     rank = {band: n for n, (band, _label) in enumerate(bands)}
     rows = [row(e, valid.get(e["id"]), history, staged.path, doc, upcoming.get(e["id"]), rank) for e in doc["profiles"]]
     events = cohort.agenda(people, as_of)
-    figures = cohort.figures(doc["profiles"], valid, doc["errors"], bands)
+    built = [valid[e["id"]] for e in doc["profiles"] if e["id"] in valid]
+    warnings = placeholder_warnings(built, Path(built[0].source).parent, as_of) if built else []
+    figures = cohort.figures(doc["profiles"], warnings, doc["errors"], bands)
     page = {**renderer.site, "title": "Cohort roster", "lang": "en"}
     template = renderer.theme_env.get_template(TEMPLATE)
     staged.write_text(NAME, template.render(
@@ -122,7 +126,7 @@ def _not_ready(profile: Any) -> str | None:
         return "the profile did not load in this build"
     if not getattr(profile, "email", None):
         return "no email address in the profile"
-    return cohort.placeholder(profile)
+    return undeliverable(profile.email, os.environ)  # as `email --send` judges the address
 
 
 def _sha256(path: Path) -> str:
