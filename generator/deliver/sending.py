@@ -158,7 +158,7 @@ def load_recipients(options: EmailOptions, doc: dict) -> tuple[dict[str, str], l
     The profiles are checked against the build's cycle and date (from the manifest): a profile that
     would not build gets no message, and its problem is noted.
     """
-    project = options.out_dir.resolve().parent
+    project = Path(os.path.abspath(options.out_dir)).parent  # beside the output as named, even if it is a link
     profiles_dir = options.profiles_dir or project / "profiles"
     strategy_file = (options.content_dir or project / "content") / "data" / "strategy.yaml"
     try:
