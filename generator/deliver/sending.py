@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from generator.deliver.addresses import ALLOW_EXAMPLE_ENV
 from generator.deliver.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.deliver.message import Draft, Templates, build_message, draft_for, read_pdf, site_url_from, wire_bytes
 from generator.deliver.outbox import write_failures, write_outbox
@@ -131,12 +132,14 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
                 report.event("note", text=note)
         result = EmailResult(dry_run=not options.send)
         report.event("email_start", applicants=len(options.only or doc["profiles"]), send=options.send)
+        allow_example = env.get(ALLOW_EXAMPLE_ENV, "").strip() == "1"
         if not options.send:
             records, notes = read_ledger(options.ledger_path)
             for note in notes:
                 report.event("note", text=note)
             history = History(records)
-            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, history)
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, history,
+                             allow_example=allow_example)
             due = _plan(drafts, history, options, result, report)
             write_outbox(out_dir, due, sender, result, report)
             report.event("email_done")
@@ -144,7 +147,8 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
         with Ledger(options.ledger_path) as ledger:
             for note in ledger.notes:
                 report.event("note", text=note)
-            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, ledger.history)
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, ledger.history,
+                             allow_example=allow_example)
             due = _plan(drafts, ledger.history, options, result, report)
             _deliver_all(due, config, ledger, options, result, report)
         result.failures_file = write_failures(options.ledger_path.parent / FAILURES_NAME, result, recipients)
@@ -198,7 +202,7 @@ def _optional_sender(env: Mapping[str, str], report: Reporter) -> Address:
 
 def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], templates: Templates,
             sender: Address, site_url: str | None, result: EmailResult, report: Reporter,
-            history: History) -> list[Draft]:
+            history: History, *, allow_example: bool) -> list[Draft]:
     entries = {e.get("id"): e for e in doc["profiles"] if isinstance(e, dict)}
     if options.only:
         unknown = [i for i in options.only if i not in entries]
@@ -208,12 +212,14 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
     for applicant_id in sorted(set(recipients) - set(entries)):
         report.event("note", text=f"{applicant_id}: no guide in the manifest (not built?); skipped")
     if not site_url:
-        report.event("note", text="MATCHGUIDE_SITE_URL is not set; the messages say the link will follow separately")
+        report.event("note", text="MATCHGUIDE_SITE_URL is not set; the messages carry the PDF and no link to the "
+                                  "online guide (set it to include the link)")
     drafts, template_problems = [], set()
     for applicant_id in (dict.fromkeys(options.only) if options.only else sorted(entries, key=str)):
         entry = entries[applicant_id]
         try:
-            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url, history))
+            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url, history,
+                                    allow_example=allow_example))
         except InputError as exc:  # the theme's fault, not this applicant's: nobody gets a message
             template_problems.update(exc.problems)
         except DeliveryError as exc:
