@@ -85,8 +85,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         _carry_over(staged, previous, options, result, reporter)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
+        extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale)
+        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
+               options.ledger)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result

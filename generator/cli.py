@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rebuild every guide, even unchanged ones")
     p.add_argument("--shard", type=_shard, metavar="K/N", help="build only shard K of N of the cohort")
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p.add_argument("--ledger", type=Path, metavar="FILE",
+                   help="send ledger the roster reads (default: .matchguide/ledger.jsonl beside the output folder)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="load and validate everything; write nothing",
@@ -186,6 +188,7 @@ def _options(args: argparse.Namespace) -> Any:
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
         only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
+        ledger=getattr(args, "ledger", None),
     )
 
 

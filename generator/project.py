@@ -39,6 +39,7 @@ class BuildOptions:
     force: bool = False
     shard: tuple[int, int] | None = None
     pdf_timeout: float = 120.0
+    ledger: Path | None = None  # the send ledger the roster reads; default: .matchguide/ledger.jsonl beside `out`
 
 
 @dataclass
