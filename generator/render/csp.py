@@ -1,10 +1,9 @@
-"""The Content-Security-Policy of every page a build writes: nothing loads or runs but what the page needs.
+"""The Content-Security-Policy of every published page: nothing loads or runs but what the page needs.
 
-Each HTML page gets a `<meta http-equiv="Content-Security-Policy">` as the first
+Each page of the site (landing, 404, every guide) gets a `<meta http-equiv="Content-Security-Policy">` as the first
 element after its charset. The policy starts from `default-src 'none'` and adds
 only what that page uses: its stylesheet (`style-src 'self'`), the hash of each
-inline `<style>` element (the 404 page and the roster carry their styles
-inline), `data:` images (the icon) and same-origin images when the page has
+inline `<style>` element (the 404 page carries its style inline), `data:` images (the icon) and same-origin images when the page has
 any. Scripts, frames, fonts from elsewhere, forms and `<base>` stay forbidden,
 so text that slipped through every other defence still cannot run or load.
 `matchguide serve` relaxes the policy of the pages it serves for its reload
