@@ -50,6 +50,7 @@ class Practice:
     date: dt.date
     score: int
     name: str | None
+    index: int = field(default=0, compare=False)  # its position in the file, for located messages
 
 
 @dataclass(frozen=True)
@@ -293,7 +294,7 @@ def _read_practice(r: _Reader, items: Any, path: tuple) -> tuple[Practice, ...] 
         if _any_bad(date, score, name):
             bad = True
         else:
-            exams.append(Practice(date, score, name))
+            exams.append(Practice(date, score, name, index))
     return _BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
 
 
