@@ -19,13 +19,16 @@ TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # kind -> (folder, required fields, optional fields)
 KINDS = {
     "section": ("sections", ("id", "title", "order", "when"), ("template",)),
-    "example": ("examples", ("id", "title", "band", "order"), ("when",)),
+    "example": ("examples", ("id", "title", "band", "order"), ("when", "record")),
     "faq": ("faq", ("id", "question", "order", "when"), ()),
 }
 ALWAYS = "true"
 # Ids the theme uses for its own parts of the page; a section with one of these would clash.
 RESERVED_IDS = {"worked-examples", "faq", "main", "top", "toc-title", "contents"}
 RESERVED_PREFIXES = ("example-", "faq-", "chart-")
+# An example's `record`: the traits of its fictional applicant that choose it for the closest readers.
+RECORD_FIELDS = {"failures": int, "gap": int, "usce_months": (int, float), "visa": str, "student": bool, "projected": bool}
+RECORD_VISAS = ("j1", "h1b", "either", "none")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Item:
     template: str | None = None
     band: str | None = None
     template_line: int | None = None
+    record: dict | None = None  # examples only: the fictional applicant's traits (RECORD_FIELDS)
 
 
 @dataclass
@@ -132,6 +136,8 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         if key == "order":
             if not isinstance(value, int) or isinstance(value, bool):
                 problems.append(Problem(source, where(key), key, f"expected an integer, got {value!r}"))
+        elif key == "record":
+            problems.extend(_record_problems(value, source, where(key)))
         elif key == "when":
             try:
                 value = parse_rule(value, schema=schema, source=source, line=_value_line(raw, where(key)))
@@ -165,7 +171,24 @@ def _load_item(path: Path, kind: str, source: str, schema: dict, band_ids: list[
         template=values.get("template"),
         band=values.get("band"),
         template_line=where("template") if "template" in values else None,
+        record=values.get("record"),
     )
+
+
+def _record_problems(value: Any, source: str, line: int | None) -> list[Problem]:
+    """Check an example's `record` mapping: known traits with the right types."""
+    if not isinstance(value, dict):
+        return [Problem(source, line, "record", f"expected a mapping such as {{failures: 0, gap: 3}}, got {value!r}")]
+    problems = []
+    for key, item in value.items():
+        kind = RECORD_FIELDS.get(key)
+        if kind is None:
+            problems.append(Problem(source, line, f"record.{key}", f"unknown trait; expected {', '.join(RECORD_FIELDS)}"))
+        elif isinstance(item, bool) != (kind is bool) or not isinstance(item, kind):
+            problems.append(Problem(source, line, f"record.{key}", f"expected {'true or false' if kind is bool else 'a number' if kind != str else 'text'}, got {item!r}"))
+        elif key == "visa" and item not in RECORD_VISAS:
+            problems.append(Problem(source, line, "record.visa", f"expected one of {', '.join(RECORD_VISAS)}, got {item!r}"))
+    return problems
 
 
 _BLOCK_SCALAR = re.compile(rb":[ \t]*[|>][-+0-9]*[ \t]*(?:#.*)?\r?$")

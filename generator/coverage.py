@@ -16,6 +16,7 @@ from generator.build import Inputs, display
 from generator.content import ALWAYS, Content, Theme
 from generator.errors import Problem
 from generator.explain import KINDS, explain
+from generator.select import matches_record
 
 MAX_COLUMNS = 40  # wider cohorts are shown as counts per band
 
@@ -65,6 +66,7 @@ def coverage(cohort: Sequence[tuple[Any, dict]], content: Content, theme: Theme,
     order = tuple(band_order) or tuple(sorted(set(bands)))
     profiles = [profile for profile, _ in cohort]
     warnings = _warnings(rows, profiles, bands, content, cohort_source)
+    warnings += _record_warnings(explanations, profiles, content)
     return Coverage(tuple(p.id for p in profiles), bands, order, tuple(rows), tuple(warnings))
 
 
@@ -108,6 +110,23 @@ def _warnings(rows: list[Row], profiles: list[Any], bands: tuple[str, ...], cont
         why = ("no example is written for that band" if not written
                else f"the rules of all {written} example(s) for that band are false for this applicant")
         warnings.append(Problem(profile.source, None, None, f"gets no worked example of its band '{band}': {why}"))
+    return warnings
+
+
+def _record_warnings(explanations: list, profiles: list[Any], content: Content) -> list[Problem]:
+    """Applicants whose worked examples all tell a different story on exam failures than their own record."""
+    by_id = {item.id: item for item in content.examples}
+    warnings = []
+    for explanation, profile in zip(explanations, profiles):
+        got = [by_id[i] for i in explanation.selected("example") if i in by_id]
+        if got and not any(matches_record(item.record, explanation.facts) for item in got):
+            failures = explanation.facts["failures_total"]
+            own = f"{failures} failed attempt(s)" if failures else "no failed attempt"
+            names = ", ".join(item.id for item in got)
+            only = "its only example" if len(got) == 1 else "none of its examples"
+            warnings.append(Problem(profile.source, None, None,
+                                    f"{only} matches its record ({own}): {names}; write an example of band "
+                                    f"'{explanation.facts['band']['id']}' with a record like this applicant's"))
     return warnings
 
 

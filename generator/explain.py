@@ -17,6 +17,7 @@ from generator.build import BuildOptions, display, load_cohort, load_inputs
 from generator.content import ALWAYS, Content, Theme
 from generator.errors import InputError, Problem
 from generator.rules import Rule, RuleError
+from generator.select import MAX_EXAMPLES, select
 
 KINDS = ("section", "example", "faq", "layout")
 
@@ -68,13 +69,18 @@ class Explanation:
 def explain(facts: dict, content: Content, theme: Theme, *, applicant_id: str, source: str) -> Explanation:
     """The decisions select() makes for these facts, each with the values that made it (pure)."""
     decisions: list[Decision] = []
+    chosen_examples = {item.id for item in select(facts, content, theme).examples}
     for kind, items in (("section", content.sections), ("example", content.examples), ("faq", content.faq)):
         for item in items:
             holds, error = _evaluate(item.rule, facts)
             if kind == "example":
                 matches = item.band == facts["band"]["id"]
-                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=matches and bool(holds),
-                                     band=item.band, band_matches=matches, applicant_band=facts["band"]["id"])
+                picked = item.id in chosen_examples
+                note = (f"closer examples of the band were chosen (at most {MAX_EXAMPLES})"
+                        if matches and holds and not picked else None)
+                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=picked,
+                                     band=item.band, band_matches=matches, applicant_band=facts["band"]["id"],
+                                     note=note)
             else:
                 decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=bool(holds))
             decisions.append(decision)

@@ -132,6 +132,9 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
             "last_exam_for_reading": season.programs_read_from - timedelta(days=strategy.score_release_days),
         },
         "plan": _plan(strategy, exam, as_of, not_taken),
+        "modifiers": _modifiers(strategy),
+        "recovery_target": strategy.recovery_target,
+        "passing_standards": [{"from": start, "score": score} for start, score in strategy.passing_standard],
         "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],
         "tiers": _tier_table(strategy),
     }
@@ -144,6 +147,12 @@ def _tier_table(strategy: Strategy) -> list[dict]:
                       "programs_min": tier.programs[0], "programs_max": tier.programs[1]})
         upper = tier.min
     return table
+
+
+def _modifiers(strategy: Strategy) -> dict:
+    floor = next((t for t in strategy.tiers if t.id == strategy.failure_min_tier), strategy.tiers[-1])
+    return {"failure_min": floor.programs[0], "failure_max": floor.programs[1],
+            "long_gap_years": strategy.long_gap_years}
 
 
 def _basis(s2: Any, latest: Any) -> dict:

@@ -101,6 +101,7 @@ class Strategy:
     study_plan: tuple[Phase, ...]
     digest: str
     seasons: tuple[Season, ...] = ()
+    recovery_target: int | None = None
 
     def season_for(self, cycle: int) -> Season:
         """The ERAS season of an applicant who applies in `cycle` (the season is cycle + 1).
@@ -301,6 +302,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         study_plan=tuple(plan),
         digest=hashlib.sha256(raw).hexdigest(),
         seasons=seasons,
+        recovery_target=r.get(("recovery_target",), int, optional=True),
     )
     if r.problems:
         raise InputError(r.problems)
