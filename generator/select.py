@@ -25,8 +25,8 @@ class Selection:
 
 def select(facts: dict, content: Content, theme: Theme) -> Selection:
     """Choose the layout (first rule that holds), every section and FAQ entry whose rule holds,
-    and the examples of the applicant's band whose rule holds, closest record first (at most MAX_EXAMPLES;
-    ties keep the content order)."""
+    and the closest examples of the applicant's band whose rule holds (at most MAX_EXAMPLES; ties go to
+    the content order), shown in content order."""
     layout = next((lay for lay in theme.layouts if lay.rule.evaluate(facts)), theme.layouts[-1])
     band = facts["band"]["id"]
     candidates = [item for item in content.examples if item.band == band and item.rule.evaluate(facts)]
@@ -34,7 +34,7 @@ def select(facts: dict, content: Content, theme: Theme) -> Selection:
     return Selection(
         layout=layout,
         sections=tuple(item for item in content.sections if item.rule.evaluate(facts)),
-        examples=tuple(closest),
+        examples=tuple(sorted(closest, key=lambda item: (item.order, item.id))),  # shown in content order
         faq=tuple(item for item in content.faq if item.rule.evaluate(facts)),
     )
 
