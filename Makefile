@@ -39,7 +39,7 @@ browsers:
 
 ## Benchmark a synthetic cohort of N guides (default 200); writes output/bench.json.
 bench: $(STAMP)
-	$(BIN)/python -m generator.bench --n $(N)
+	$(BIN)/python -m benchmarks.bench --n $(N)
 
 ## Flesch-Kincaid grade of the guide's prose, per content file.
 readability: $(STAMP)

@@ -1,4 +1,7 @@
-"""The orchestrator: load, derive, select, render, write, check — for a whole cohort."""
+"""The orchestrator: load the project once, then for each guide derive, decide, render, write; then finish.
+
+Each stage is a module of its own (load/, decide/, render/, write/); this file only calls them in order.
+"""
 
 from __future__ import annotations
 
@@ -6,47 +9,29 @@ import errno
 import hashlib
 import multiprocessing
 import os
-import shutil
 import threading
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
-from generator import GENERATOR, __version__, facts as facts_mod, manifest, privacy, roster
-from generator.calendar import ics_for
-from generator.content import Content, Theme, load_content, load_theme
+from generator import __version__
+from generator.decide.facts import derive
+from generator.decide.selection import Selection, select
 from generator.errors import BuildError, InputError, MatchguideError, Problem
-from generator.pdf_jobs import PdfJob, PdfPool, default_workers
-from generator.profiles import load_profiles
-from generator.render import Page, Renderer
-from generator.report import Reporter
-from generator.select import select
-from generator.slugs import site_key, slug
-from generator.strategy import Strategy, load_strategy
-from generator.writer import BuildLock, StagedOutput
+from generator.events import Reporter
+from generator.load.profiles import Profile
+from generator.project import BuildOptions, Inputs, display, load_cohort, load_inputs, whole_cohort
+from generator.render.html import Page
+from generator.render.ics import ics_for
+from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
+from generator.write import manifest
+from generator.write.finish import finish
+from generator.write.slugs import GUIDE_DIR, site_key, slug
+from generator.write.writer import BuildLock, StagedOutput
 
-GUIDE_DIR = "site/g"
-PDF_SOURCES = ".pdf-src"  # the PDF variant of each page, read by the workers; removed before the switch
-
-
-@dataclass
-class BuildOptions:
-    """Everything a build reads; paths default to the project layout in the current folder."""
-
-    profiles: Path = Path("profiles")
-    content: Path = Path("content")
-    theme: Path = Path("themes/default")
-    out: Path = Path("output")
-    state: Path = Path(".matchguide")
-    only: Sequence[str] | None = None
-    pdf: bool = True
-    as_of: date | None = None
-    cycle: int | None = None
-    jobs: int | None = None
-    force: bool = False
-    shard: tuple[int, int] | None = None
-    pdf_timeout: float = 120.0
+# The detour named: each guide's PDF variant goes to its worker as a file in the staging tree, not through
+# the pipe, so the build's memory stays flat however many guides wait for a worker. Removed before the switch.
+PDF_SOURCES = ".pdf-src"
 
 
 @dataclass
@@ -69,139 +54,87 @@ class BuildResult:
 
 
 @dataclass
-class Inputs:
-    """The shared inputs of every guide: strategy, content, theme and their renderer."""
+class Guide:
+    """One applicant's guide as decided: the profile, its facts (derived once) and what the rules chose."""
 
-    strategy: Strategy
-    schema: dict
-    content: Content
-    theme: Theme
-    renderer: Renderer
-    as_of: date
-    cycle: int
-
-
-def default_cycle(strategy: Strategy, as_of: date) -> int:
-    """The next ERAS cycle on or after the build date."""
-    return as_of.year if as_of <= strategy.eras_date(as_of.year) else as_of.year + 1
-
-
-def display(path: Path) -> str:
-    """A path as errors and the manifest show it: relative to the current folder when inside it."""
-    try:
-        return Path(os.path.relpath(path)).as_posix() if not os.path.relpath(path).startswith("..") else path.as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def load_inputs(options: BuildOptions) -> Inputs:
-    """Load strategy, content and theme; raise InputError with every problem found in them."""
-    as_of = options.as_of or date.today()
-    strategy = load_strategy(options.content / "data" / "strategy.yaml", display(options.content / "data" / "strategy.yaml"))
-    schema = facts_mod.schema(strategy)
-    band_ids = [b.id for b in strategy.bands] + [strategy.pending_band.id]
-    content, problems = load_content(options.content, schema=schema, band_ids=band_ids, source_prefix=display(options.content))
-    try:
-        theme = load_theme(options.theme, schema=schema, source_prefix=display(options.theme))
-    except InputError as exc:
-        raise InputError(problems + exc.problems) from None
-    cycle = options.cycle or default_cycle(strategy, as_of)
-    renderer = Renderer(content, theme, strategy, generator=GENERATOR, cycle=cycle, as_of=as_of)
-    problems += renderer.problems
-    if problems:
-        raise InputError(problems)
-    return Inputs(strategy, schema, content, theme, renderer, as_of, cycle)
-
-
-def load_cohort(options: BuildOptions, inputs: Inputs) -> tuple[list[Any], list[Problem]]:
-    """Every valid profile (optionally one shard of them) and the problems of the rest."""
-    profiles, problems = _load_profiles(options, inputs, options.only)
-    if options.shard:
-        k, n = options.shard
-        profiles = [p for p in profiles if shard_of(p.id, n) == k - 1]
-    return profiles, problems
-
-
-def _load_profiles(options: BuildOptions, inputs: Inputs, only: Sequence[str] | None) -> tuple[list[Any], list[Problem]]:
-    return load_profiles(
-        options.profiles,
-        default_cycle=inputs.cycle,
-        passing_standard=inputs.strategy.standard_on,
-        as_of=inputs.as_of,
-        source_prefix=display(options.profiles),
-        only=only,
-    )
-
-
-def whole_cohort(options: BuildOptions, inputs: Inputs, built: list[Any]) -> list[Any]:
-    """Every valid profile, even those an `--only` or `--shard` build leaves out (for the privacy check)."""
-    if not options.only and not options.shard:
-        return built
-    return _load_profiles(options, inputs, None)[0]
-
-
-def shard_of(applicant_id: str, n: int) -> int:
-    """The shard (0-based) an applicant belongs to: stable across runs and machines."""
-    return int.from_bytes(hashlib.sha256(applicant_id.encode()).digest()[:8], "big") % n
-
-
-def guide_digest(profile: Any, inputs: Inputs, selection: Any, guide_slug: str, with_pdf: bool) -> str:
-    """A digest of everything one guide depends on; equal digests mean equal output."""
-    h = hashlib.sha256()
-    for part in (__version__, profile.digest, inputs.strategy.digest, inputs.theme.digest, inputs.as_of.isoformat(),
-                 str(inputs.cycle), guide_slug, selection.layout.id, str(with_pdf),
-                 *(f"{i.kind}:{i.id}:{i.digest}" for i in selection.items())):
-        h.update(part.encode() + b"\0")
-    return h.hexdigest()
+    profile: Profile
+    facts: dict
+    selection: Selection
+    slug: str
 
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
     """Build the cohort's guides into a staging tree and switch it in; report every problem."""
     reporter = reporter or Reporter()
     result = BuildResult()
-    with BuildLock(options.out):
+    with BuildLock(options.out), StagedOutput(options.out) as staged:
         inputs = load_inputs(options)
         profiles, problems = load_cohort(options, inputs)
         reporter.event("start", guides=len(profiles), pdf=options.pdf)
-        result.problems += problems
-        for p in problems:
-            reporter.event("problem", problem=p)
+        _report(result, reporter, problems)
         key = site_key(options.state / "site.key")
-        last = manifest.read(options.out) or {}
-        previous = {e["id"]: e for e in last.get("kept_previous", []) + last.get("profiles", []) if isinstance(e, dict)}
-        staged = StagedOutput(options.out)
-        try:
-            _write_site_pages(staged, inputs)
-            pages: dict[str, int] = {}
-
-            def done(job: PdfJob, count: int) -> None:
-                pages[job.id] = count
-                reporter.event("pdf", id=job.id, pages=count)
-
-            # Workers render PDFs while this process goes on with the next guides' HTML.
-            with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=done) as pool:
-                _write_guides(staged, inputs, profiles, key, previous, options, result, reporter, pool.submit)
-                failed = {i: _in_output(p, staged) for i, p in pool.finish().items()}
-            _stop_on_output_failure(failed)
-            if pool.submitted:
-                for record in result.entries:
-                    record.setdefault("pages", pages.get(record["id"]))
-                _drop_failed(staged, result, failed, reporter)
-            shutil.rmtree(staged.staging / PDF_SOURCES, ignore_errors=True)
-            _carry_over(staged, previous, options, result, reporter)
-            result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
-            extra = {"kept_previous": result.stale} if result.stale else {}
-            doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-            staged.write_text(manifest.NAME, manifest.dumps(doc))
-            staged.write_text(roster.NAME, roster.render(doc, inputs.renderer))
-            privacy.check(staged.staging, whole_cohort(options, inputs, profiles), result.entries + result.stale)
-            staged.commit()
-        except BaseException:
-            staged.abort()
-            raise
+        guides = [decide(profile, inputs, key) for profile in profiles]
+        previous = _previous_guides(options.out)
+        _write_site_pages(staged, inputs)
+        pages: dict[str, int] = {}
+        with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter)) as pool:
+            _write_guides(staged, inputs, guides, previous, options, result, reporter, pool.submit)
+            pdf_failures = {i: _in_output(p, staged) for i, p in pool.finish().items()}
+        _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
+        _carry_over(staged, previous, options, result, reporter)
+        result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
+        extra = {"kept_previous": result.stale} if result.stale else {}
+        doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
+        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
+
+
+def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
+    """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
+    facts = derive(profile, inputs.strategy, inputs.as_of)
+    return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id))
+
+
+def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
+    """A digest of everything one guide depends on; equal digests mean equal output."""
+    h = hashlib.sha256()
+    for part in (__version__, guide.profile.digest, inputs.strategy.digest, inputs.theme.digest, inputs.as_of.isoformat(),
+                 str(inputs.cycle), guide.slug, guide.selection.layout.id, str(with_pdf),
+                 *(f"{i.kind}:{i.id}:{i.digest}" for i in guide.selection.items())):
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def _report(result: BuildResult, reporter: Reporter, problems: list[Problem]) -> None:
+    result.problems += problems
+    for p in problems:
+        reporter.event("problem", problem=p)
+
+
+def _previous_guides(out: Path) -> dict[str, dict]:
+    """The last build's guides by applicant id, the ones it kept from before included."""
+    last = manifest.read(out) or {}
+    return {e["id"]: e for e in last.get("kept_previous", []) + last.get("profiles", []) if isinstance(e, dict)}
+
+
+def _count_pages(pages: dict[str, int], reporter: Reporter) -> Callable[[PdfJob, int], None]:
+    def done(job: PdfJob, count: int) -> None:
+        pages[job.id] = count
+        reporter.event("pdf", id=job.id, pages=count)
+    return done
+
+
+def _settle_pdfs(staged: StagedOutput, result: BuildResult, failures: dict[str, Problem], pages: dict[str, int],
+                 reporter: Reporter, *, submitted: int) -> None:
+    """Record page counts; a PDF that could not be written stops the build, a guide whose PDF failed is dropped."""
+    _stop_on_output_failure(failures)
+    if submitted:
+        for record in result.entries:
+            record.setdefault("pages", pages.get(record["id"]))
+        _drop_failed(staged, result, failures, reporter)
+    staged.discard_tree(PDF_SOURCES)
 
 
 def _write_site_pages(staged: StagedOutput, inputs: Inputs) -> None:
@@ -211,17 +144,17 @@ def _write_site_pages(staged: StagedOutput, inputs: Inputs) -> None:
     staged.write_text("site/.nojekyll", "")
 
 
-def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key: bytes, previous: dict[str, dict],
+def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], previous: dict[str, dict],
                   options: BuildOptions, result: BuildResult, reporter: Reporter,
                   submit: Callable[[PdfJob], None]) -> None:
-    todo: list[tuple[Any, dict]] = []
-    for profile in profiles:
-        facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
-        selection = select(facts, inputs.content, inputs.theme)
-        guide_slug = slug(key, profile.id)
+    """Keep each unchanged guide from the previous output; render and write the others (PDFs go to the pool)."""
+    todo: list[tuple[Guide, dict]] = []
+    for guide in guides:
+        profile = guide.profile
         pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf else None
-        record = manifest.entry(profile, facts, selection, html=f"{GUIDE_DIR}/{guide_slug}/index.html", pdf=pdf_rel)
-        record["digest"] = guide_digest(profile, inputs, selection, guide_slug, options.pdf)
+        record = manifest.entry(profile, guide.facts, guide.selection, html=f"{GUIDE_DIR}/{guide.slug}/index.html",
+                                pdf=pdf_rel)
+        record["digest"] = guide_digest(guide, inputs, options.pdf)
         old = previous.get(profile.id)
         if not options.force and old and old.get("digest") == record["digest"] and _keep(staged, record):
             record["pages"] = old.get("pages")
@@ -229,8 +162,9 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
             result.kept.append(profile.id)
             reporter.event("kept", id=profile.id)
         else:
-            todo.append((profile, record))
-    for (profile, record), (pages, problems) in zip(todo, _render_guides([p for p, _ in todo], inputs, options)):
+            todo.append((guide, record))
+    for (guide, record), (pages, problems) in zip(todo, _render_guides([g for g, _ in todo], inputs, options)):
+        profile = guide.profile
         if problems:  # this guide's fault; a BuildError (output unwritable) stops the whole build
             result.failed.add(profile.id)
             for p in problems:
@@ -259,11 +193,11 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, profiles: list[Any], key
 
 
 # Rendering runs in forked workers when there is much of it: they inherit the compiled inputs from this global.
-_RENDER_CONTEXT: tuple[Inputs, BuildOptions] | None = None
+_RENDER_CONTEXT: tuple[list[Guide], Inputs, BuildOptions] | None = None
 PARALLEL_HTML_FROM = 64  # guides; below this a pool costs more than it saves
 
 
-def _render_guides(profiles: list[Any], inputs: Inputs, options: BuildOptions) -> Iterator[tuple[dict, list[Problem]]]:
+def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -> Iterator[tuple[dict, list[Problem]]]:
     """Each profile's pages (web HTML, calendar, PDF HTML), in order; lazily, so PDFs can start early.
 
     An HTML-only build of many guides uses every core. A build with PDFs renders here, one guide at a
@@ -271,27 +205,27 @@ def _render_guides(profiles: list[Any], inputs: Inputs, options: BuildOptions) -
     PDF pool's threads).
     """
     global _RENDER_CONTEXT
-    workers = min(options.jobs or default_workers(), len(profiles) // 16 or 1)
-    if options.pdf or workers < 2 or len(profiles) < PARALLEL_HTML_FROM \
+    workers = min(options.jobs or default_workers(), len(guides) // 16 or 1)
+    if options.pdf or workers < 2 or len(guides) < PARALLEL_HTML_FROM \
             or threading.current_thread() is not threading.main_thread():
-        yield from (_render_pages(p, inputs, options) for p in profiles)
+        yield from (_render_pages(g, inputs, options) for g in guides)
         return
-    _RENDER_CONTEXT = (inputs, options)
+    _RENDER_CONTEXT = (guides, inputs, options)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_render_in_worker, profiles, chunksize=8)
+            yield from pool.imap(_render_in_worker, range(len(guides)), chunksize=8)
     finally:
         _RENDER_CONTEXT = None
 
 
-def _render_in_worker(profile: Any) -> tuple[dict, list[Problem]]:
+def _render_in_worker(index: int) -> tuple[dict, list[Problem]]:
     assert _RENDER_CONTEXT is not None
-    return _render_pages(profile, *_RENDER_CONTEXT)
+    guides, inputs, options = _RENDER_CONTEXT
+    return _render_pages(guides[index], inputs, options)
 
 
-def _render_pages(profile: Any, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
-    facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
-    selection = select(facts, inputs.content, inputs.theme)
+def _render_pages(guide: Guide, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
+    profile, facts, selection = guide.profile, guide.facts, guide.selection
     try:
         web = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
                    ics_href="guide.ics")
@@ -374,18 +308,17 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
             staged.written.discard(rel)  # free for the previous version, if there is one
 
 
-def check(options: BuildOptions) -> tuple[Inputs, list[Any], list[Problem]]:
+def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
     """Load and validate everything, write nothing: the inputs, the valid profiles and every problem."""
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
     for profile in profiles:
-        facts = facts_mod.derive(profile, inputs.strategy, inputs.as_of)
-        selection = select(facts, inputs.content, inputs.theme)
+        facts = derive(profile, inputs.strategy, inputs.as_of)
         try:
-            inputs.renderer.render_guide(facts, selection, Page(profile.name, "", ""))
+            inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page(profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
     return inputs, profiles, problems
 
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "build", "check", "load_inputs"]
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide"]

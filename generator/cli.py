@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(args: argparse.Namespace) -> Any:
-    from generator.build import BuildOptions
+    from generator.project import BuildOptions
 
     return BuildOptions(
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
@@ -181,9 +181,9 @@ def _options(args: argparse.Namespace) -> Any:
 
 def cmd_build(args: argparse.Namespace) -> int:
     """`matchguide build`."""
-    from generator import manifest
+    from generator.write import manifest
     from generator.build import build
-    from generator.progress import ConsoleProgress, summary_table
+    from generator.console import ConsoleProgress, show_summary
 
     console = ConsoleProgress(sys.stderr, quiet=args.quiet)
     try:
@@ -193,7 +193,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     doc = manifest.read(result.manifest_path.parent) if result.manifest_path else None
     if doc and doc["profiles"] and not args.quiet:
         statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
-        print(summary_table(doc, statuses))
+        show_summary(doc, statuses, sys.stdout)
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
@@ -202,8 +202,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """`matchguide serve`."""
-    from generator.progress import ConsoleProgress
-    from generator.serve import serve
+    from generator.console import ConsoleProgress
+    from generator.authoring.serve import serve
 
     # An HTML-only preview must not replace output/, whose PDFs `email` sends.
     args.out = args.out or (Path(".matchguide/preview") if args.no_pdf else Path("output"))
@@ -219,8 +219,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     """`matchguide merge`."""
-    from generator.build import BuildOptions
-    from generator.merge import merge
+    from generator.project import BuildOptions
+    from generator.write.merge import merge
 
     result = merge(args.out, args.shards, BuildOptions(profiles=args.profiles, content=args.content, theme=args.theme))
     for problem in result.problems:
@@ -233,8 +233,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.build import check
-    from generator.facts import derive
-    from generator.select import select
+    from generator.decide.facts import derive
+    from generator.decide.selection import select
 
     inputs, profiles, problems = check(_options(args))
     for p in problems:
@@ -249,7 +249,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
     warnings = []
     if args.coverage or args.strict:
-        from generator.coverage import cohort_coverage, format_matrix
+        from generator.authoring.coverage import cohort_coverage, format_matrix
 
         cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
         if args.coverage:
@@ -270,7 +270,7 @@ def _report_failure(exc: MatchguideError) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """`matchguide explain`."""
-    from generator.explain import explain_applicant, format_text
+    from generator.authoring.explain import explain_applicant, format_text
 
     try:
         explanation, others = explain_applicant(_options(args), args.id)
@@ -284,7 +284,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     """`matchguide new`."""
-    from generator.scaffold import scaffold
+    from generator.authoring.scaffold import scaffold
 
     try:
         path = scaffold(args.dir, args.id, name=args.name, email=args.email,
@@ -297,7 +297,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """`matchguide import`."""
-    from generator.importer import import_file
+    from generator.authoring.importer import import_file
 
     try:
         result = import_file(args.csv, args.dir, content=args.content, as_of=args.as_of, cycle=args.cycle,
@@ -317,10 +317,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_email(args: argparse.Namespace) -> int:
     """`matchguide email`."""
-    from generator import manifest
-    from generator.ledger import default_path
-    from generator.mail import EmailOptions, run_email
-    from generator.progress import ConsoleProgress, MessageProgress
+    from generator.deliver.ledger import default_path
+    from generator.deliver.sending import EmailOptions, run_email
+    from generator.console import ConsoleProgress
 
     options = EmailOptions(
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
@@ -328,13 +327,11 @@ def cmd_email(args: argparse.Namespace) -> int:
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
         profiles_dir=args.profiles,
     )
-    entries = (manifest.read(args.out) or {}).get("profiles") or []
-    progress = MessageProgress(ConsoleProgress(sys.stderr),
-                               args.only or [e.get("id") for e in entries if isinstance(e, dict)])
+    console = ConsoleProgress(sys.stderr)
     try:
-        result = run_email(options, reporter=progress)
+        result = run_email(options, reporter=console)
     finally:
-        progress.close()
+        console.close()
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 

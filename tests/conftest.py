@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from generator.strategy import load_strategy
+from generator.load.strategy import load_strategy
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = date(2026, 11, 25)

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.bench import AS_OF, CYCLE, run, table, write_cohort, write_report
-from generator.facts import FLAGS, derive
-from generator.pdf_jobs import PdfJob, PdfPool
-from generator.profiles import load_profiles
-from generator.strategy import load_strategy
+from benchmarks.bench import AS_OF, CYCLE, run, table, write_cohort, write_report
+from generator.decide.facts import FLAGS, derive
+from generator.render.pdf_pool import PdfJob, PdfPool
+from generator.load.profiles import load_profiles
+from generator.load.strategy import load_strategy
 
 ROOT = Path(__file__).resolve().parent.parent
 

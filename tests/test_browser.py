@@ -12,7 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from generator import manifest
+from generator.write import manifest
 from generator.build import BuildOptions, build
 from tests.conftest import AS_OF, ROOT
 
@@ -226,7 +226,7 @@ def test_print_hides_screen_only_parts_and_shows_the_cover_note(sites: tuple[Sit
 
 
 def test_serve_reloads_the_open_page_and_shows_a_build_error(tmp_path: Path, browser, monkeypatch):
-    from generator.serve import serve
+    from generator.authoring.serve import serve
     from tests.test_serve import KEY, Recorder, guide_url, project_copy
 
     monkeypatch.setenv("MATCHGUIDE_SITE_KEY", KEY)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from generator import manifest
+from generator.write import manifest
 from generator.build import BuildOptions, build
-from generator.calendar import ics_for, milestones
-from generator.facts import derive
+from generator.render.ics import ics_for, milestones
+from generator.decide.facts import derive
 from tests.conftest import AS_OF, ROOT, make_profile
 
 PLANNED = {"result": "pending", "exam_date": date(2027, 6, 21), "qbank_percent": 58.0,

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import Markup
 
-from generator import charts
+from generator.render import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 BANDS = [

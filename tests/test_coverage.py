@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from generator.build import BuildOptions, load_cohort, load_inputs
+from generator.project import BuildOptions, load_cohort, load_inputs
 from generator.cli import main
-from generator.coverage import cohort_coverage, coverage, format_matrix
-from generator.facts import derive
-from generator.select import select
+from generator.authoring.coverage import cohort_coverage, coverage, format_matrix
+from generator.decide.facts import derive
+from generator.decide.selection import select
 from tests.conftest import AS_OF, ROOT, make_profile
 from tests.test_explain import profile_yaml, write_project
 

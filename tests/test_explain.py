@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import BuildOptions, load_cohort, load_inputs
+from generator.project import BuildOptions, load_cohort, load_inputs
 from generator.cli import main
-from generator.explain import explain, explain_applicant, format_text, key_facts, reason
-from generator.facts import derive
-from generator.select import select
+from generator.authoring.explain import explain, explain_applicant, format_text, key_facts, reason
+from generator.decide.facts import derive
+from generator.decide.selection import select
 from tests.conftest import AS_OF, ROOT, make_profile
 
 

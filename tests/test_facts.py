@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from generator.facts import FLAGS, derive, schema
+from generator.decide.facts import FLAGS, derive, schema
 from tests.conftest import AS_OF, make_profile
 
 

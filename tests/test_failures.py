@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 import generator.build
-import generator.pdf
-import generator.pdf_jobs
-import generator.render
-import generator.writer
+import generator.render.pdf
+import generator.render.pdf_pool
+import generator.render.html
+import generator.write.writer
 from generator.errors import BuildError, MatchguideError
-from generator.writer import BuildLock
+from generator.write.writer import BuildLock
 from tests.payloads import ROOT, Project, cli_command, cli_env, profile_yaml, snapshot
 
 
@@ -78,10 +78,10 @@ def _exchange_fails(a, b):
 FAULTS = {
     # name: (object, attribute, replacement; None for a real fault), build with PDFs?
     "guide-rendering-raises": (lambda: (generator.build, "ics_for", _raise_on_second_call(generator.build.ics_for)), False),
-    "pdf-step-raises": (lambda: (generator.pdf_jobs.PdfPool, "finish", _pool_breaks), True),
-    "pdf-interrupted": (lambda: (generator.pdf_jobs, "wait", _interrupt), True),
+    "pdf-step-raises": (lambda: (generator.render.pdf_pool.PdfPool, "finish", _pool_breaks), True),
+    "pdf-interrupted": (lambda: (generator.render.pdf_pool, "wait", _interrupt), True),
     "privacy-check-refuses": (lambda: None, False),
-    "switch-fails": (lambda: (generator.writer, "_exchange", _exchange_fails), False),
+    "switch-fails": (lambda: (generator.write.writer, "_exchange", _exchange_fails), False),
 }
 
 
@@ -273,7 +273,7 @@ NESTED_LOOPS = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfo
 
 @pytest.mark.parametrize("who", ["one-guide", "every-guide"])
 def test_a_runaway_section_fails_its_guides_quickly(site: Project, who: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generator.render, "GUIDE_TIME_LIMIT", 1.0)
+    monkeypatch.setattr(generator.render.html, "GUIDE_TIME_LIMIT", 1.0)
     site.write("content/sections/45-loop.md", gated_section("loop", "Line one.\n" + NESTED_LOOPS,
                                                             "Ada Okafor" if who == "one-guide" else None))
     started = time.monotonic()
@@ -290,7 +290,7 @@ def test_a_runaway_section_fails_its_guides_quickly(site: Project, who: str, mon
 
 
 def test_a_runaway_theme_template_fails_every_guide_once(site: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(generator.render, "GUIDE_TIME_LIMIT", 1.0)
+    monkeypatch.setattr(generator.render.html, "GUIDE_TIME_LIMIT", 1.0)
     template = site.theme / "sections" / "default.html"
     template.write_text(template.read_text() + "\n" + NESTED_LOOPS + "\n")
     started = time.monotonic()

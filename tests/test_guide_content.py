@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from generator.build import BuildOptions, build, check
-from generator.facts import derive
-from generator.select import select
+from generator.decide.facts import derive
+from generator.decide.selection import select
 from tests.conftest import ROOT
 
 AS_OF = date(2026, 11, 25)

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from generator import facts as facts_mod
-from generator.content import load_content, load_theme
+from generator.decide import facts as facts_mod
+from generator.load.content import load_content, load_theme
 from generator.errors import InputError, MatchguideError
-from generator.rules import parse_rule
-from generator.strategy import load_strategy
+from generator.decide.rules import parse_rule
+from generator.load.strategy import load_strategy
 from tests.conftest import make_profile
 from tests.payloads import MINI, ROOT, Project, profile_yaml, quoted
 

@@ -24,7 +24,7 @@ import pytest
 from pypdf import PdfReader
 
 from generator.errors import BuildError
-from generator.mail import EmailOptions, run_email
+from generator.deliver.sending import EmailOptions, run_email
 from tests.payloads import (BAD_EMAILS, BAD_IDS, EVIL, INERT, PROBE, REJECTED, ROOT, Page, Payload, Project,
                             profile_yaml, snapshot)
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from generator import yamlstrict
+from generator.load import yamlstrict
 from generator.cli import main
 from generator.errors import InputError
-from generator.importer import COLUMNS, import_csv
-from generator.profiles import load_profile, load_profiles
-from generator.scaffold import dump, quote, scaffold
+from generator.authoring.importer import COLUMNS, import_csv
+from generator.load.profiles import load_profile, load_profiles
+from generator.authoring.scaffold import dump, quote, scaffold
 from tests.conftest import AS_OF, ROOT
 
 HEADER = list(COLUMNS)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from generator.errors import InputError
-from generator.profiles import Profile, load_profile
-from generator.yamlstrict import Document, load, split_front_matter
+from generator.load.profiles import Profile, load_profile
+from generator.load.yamlstrict import Document, load, split_front_matter
 
 FUZZ = settings(max_examples=200, deadline=dt.timedelta(seconds=1), suppress_health_check=[HealthCheck.too_slow])
 

@@ -18,7 +18,7 @@ import weasyprint
 from pypdf import PdfReader
 
 from generator.errors import BuildError
-from generator.pdf import AssetFetcher, RefusedURL, render_pdf
+from generator.render.pdf import AssetFetcher, RefusedURL, render_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 THEME_CSS = ROOT / "themes" / "default" / "assets" / "style.css"
@@ -119,7 +119,7 @@ def test_identical_input_gives_identical_bytes(site):
     assert first == second
     # A fresh process (new font configuration, different clock) gives the same bytes too.
     script = (
-        "import sys; from datetime import date; from pathlib import Path; from generator.pdf import render_pdf;"
+        "import sys; from datetime import date; from pathlib import Path; from generator.render.pdf import render_pdf;"
         "render_pdf(sys.stdin.read(), base_url=sys.argv[1], asset_roots=[Path(sys.argv[2])], target=Path(sys.argv[3]),"
         " title='Match guide for Test Applicant', author='Dr. Lee', created=date(2026, 11, 25))"
     )

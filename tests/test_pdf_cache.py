@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import pdf
+from generator.render import pdf
 from generator.errors import BuildError
 
 PAGE = '<html><head><link rel="stylesheet" href="style.css"></head><body><h2>Part</h2><p>{}</p></body></html>'

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from generator import privacy
+from generator.write import privacy
 from generator.errors import BuildError
 from tests.golden import build_mini
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.errors import InputError, Problem
-from generator.profiles import Profile, load_profile, load_profiles
+from generator.load.profiles import Profile, load_profile, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from generator.cli import main
 from generator.errors import BuildError
-from generator.privacy import check as privacy_check
+from generator.write.privacy import check as privacy_check
 from tests.conftest import ROOT
 
 AS_OF = "2026-11-25"

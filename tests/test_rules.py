@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from generator.errors import InputError
-from generator.facts import derive, schema
-from generator.rules import parse_rule
+from generator.decide.facts import derive, schema
+from generator.decide.rules import parse_rule
 from tests.conftest import AS_OF, make_profile
 
 

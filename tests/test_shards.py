@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import shard_of
+from generator.project import shard_of
 from generator.cli import build_parser, main
 from tests.conftest import ROOT
 
@@ -73,7 +73,7 @@ def test_shards_partition_the_cohort():
 
 def test_shard_of_is_the_same_in_another_process():
     """Not Python's salted hash(): another interpreter with another hash seed agrees."""
-    code = "import sys; from generator.build import shard_of; print([shard_of(i, 3) for i in sys.argv[1:]])"
+    code = "import sys; from generator.project import shard_of; print([shard_of(i, 3) for i in sys.argv[1:]])"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     proc = subprocess.run([sys.executable, "-c", code, *SAMPLE_IDS], capture_output=True, text=True, env=env,
                           cwd=ROOT, check=True)

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import yaml
 
-from generator import yamlstrict
+from generator.load import yamlstrict
 from generator.errors import InputError
-from generator.yamlstrict import Document, format_path, load, parse, split_front_matter
+from generator.load.yamlstrict import Document, format_path, load, parse, split_front_matter
 
 
 @pytest.fixture(autouse=True, params=["libyaml", "pure-python"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from generator.strategy import Season, Strategy
+from generator.load.strategy import Season, Strategy
 
 PLAN_WEEKS = 12
 # Residency starts on 1 July of the Match year (NRMP: applicants must be able to start then).
@@ -37,11 +37,14 @@ def season_facts(season: Season) -> dict:
     }
 
 
-def signal_facts(season: Season) -> dict:
-    """Internal medicine program signals of the season (None when the data has none)."""
-    gold, silver = season.gold_signals, season.silver_signals
-    total = (gold or 0) + (silver or 0) if gold is not None or silver is not None else None
-    return {"gold": gold, "silver": silver, "total": total}
+def signal_facts(strategy: Strategy, season: Season) -> dict:
+    """Internal medicine program signals of the season, from `program_list.signals` (the latest earlier
+    season's numbers when the season has none; `expected` then says so)."""
+    source, gold, silver = strategy.program_list.signals_for(season.season)
+    if not gold and not silver:
+        return {"gold": None, "silver": None, "total": None, "from_season": None, "expected": False}
+    return {"gold": gold, "silver": silver, "total": gold + silver, "from_season": source,
+            "expected": source != season.season}
 
 
 def eras_fee(season: Season, count: int) -> int | None:

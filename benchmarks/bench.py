@@ -1,0 +1,460 @@
+"""`make bench`: build a synthetic cohort, time it against bare WeasyPrint and Hugo, write output/bench.json.
+
+Every figure comes from this one run on this machine (docs/performance.md says
+what each one means). Each build and each bare-WeasyPrint run is a child
+process (`python -m benchmarks.bench --child KIND SPEC`), so its time, CPU and
+peak memory (the process itself, and separately its PDF workers) are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator import GENERATOR
+from generator.render.pdf_pool import default_workers
+
+AS_OF = date(2026, 11, 25)
+CYCLE = 2027
+FIRST = ("Amara Bilal Chiara Dawit Elif Farid Gulnara Hamza Ines Jomo Kavya Laleh Mateo Nadia Omar Pavel Qiao Rashid "
+         "Selin Tariq Ulla Vikram Wafa Xenia Yusuf Zeynep Adel Bruna Cyrus Dalia Emeka Fiona Goran Hana Ilya Jana "
+         "Kenji Leila Marek Noor Osman Petra Ravi Sana Timur Uma Vera Walid Yara Zoran").split()
+LAST = ("Abara Bakr Castillo Dlamini Ekwueme Farouk Gashi Hosseini Ivanova Jaber Kapoor Lindqvist Mwangi Novak "
+        "Okafor Perera Qureshi Rossi Saleh Takahashi Usman Vargas Wojcik Xu Yilmaz Zhou Adeyinka Baptiste Chaudhry "
+        "Demir Eriksen Fonseca Gupta Haddadi Iqbal Jovanovic Karimi Lopes Mansour Nakamura Osei Pillai Rahimi "
+        "Sandoval Tran Uddin Volkova Wanjiru Yadav Zapata").split()
+# Step 2 CK situation and score range, in turn: every band and every flag shows up in any few dozen profiles.
+KINDS = (("pass", 250, 268), ("pass", 240, 249), ("pass", 230, 239), ("pass", 220, 229), ("pass", 218, 219),
+         ("fail", 196, 217), ("practice", 236, 262), ("practice", 200, 234), ("none", 0, 0), ("absent", 0, 0))
+TARGETS = {"overhead": 1.10, "speedup": 1.85, "noop_pct": 3.0, "hugo_ratio": 2.0, "memory_ratio": 1.2}
+
+
+def synthetic_profile(i: int, as_of: date = AS_OF, cycle: int = CYCLE) -> str:
+    """The YAML of the i-th synthetic applicant (valid per docs/profile-format.md, deterministic)."""
+    rng = random.Random(i)
+    kind, low, high = KINDS[i % len(KINDS)]
+    gap = rng.choice((0, 1, 2, 3, 4, 6, 8, 11)) if kind != "absent" else rng.choice((-1, 0))
+    s1_attempts = 1 + (rng.random() < 0.2)
+    s1 = "pending" if gap < 0 else rng.choice(("pass",) * 8 + ("fail",)) if s1_attempts == 1 else "pass"
+    lines = [f"name: {FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]}",
+             f"email: applicant{i}@example.org", f"graduation_year: {cycle - gap}", f"cycle: {cycle}",
+             "step1:", f"  result: {s1}", f"  attempts: {0 if s1 == 'pending' else s1_attempts}"]
+    if kind != "absent":
+        lines.append("step2_ck:")
+        if kind in ("pass", "fail"):
+            exam = date(2025, 7, 1) + timedelta(days=rng.randint(0, 480))
+            lines += [f"  result: {kind}", f"  score: {rng.randint(low, high)}",
+                      f"  attempts: {1 + (kind == 'fail' and rng.random() < 0.3)}", f"  exam_date: {exam}"]
+        else:
+            lines += ["  result: pending", "  attempts: 0"]
+            if rng.random() < 0.8:
+                lines.append(f"  exam_date: {as_of + timedelta(days=rng.randint(20, 330))}")
+        if kind != "none":
+            practice = sorted((as_of - timedelta(days=rng.randint(5, 150)), rng.randint(low, high))
+                              for _ in range(rng.randint(1, 3)))
+            lines.append("  practice:")
+            lines += [f"    - {{date: {d}, name: NBME {10 + k}, score: {s}}}" for k, (d, s) in enumerate(practice)]
+        lines.append(f"  qbank_percent: {rng.randint(48, 78)}")
+    lines += [f"visa: {rng.choice(('j1', 'h1b', 'either', 'none'))}", f"in_medical_school: {str(gap < 0).lower()}",
+              f"usce_months: {rng.choice((0, 0, 1, 2, 3, 4, 6, 9))}", f"us_lors: {rng.randint(0, 4)}",
+              f"research_items: {rng.randint(0, 5)}",
+              f"target: {rng.choice(('academic', 'university-affiliated', 'community'))}",
+              f"oet_passed: {str(rng.random() < 0.8).lower()}", f"ecfmg_certified: {str(rng.random() < 0.5).lower()}"]
+    if rng.random() < 0.6:
+        lines.append(f"advisor: Dr. {rng.choice(LAST)}")
+    if rng.random() < 0.5:
+        lines += ["notes: |", "  Keep observerships going until interviews; ask for one more US letter."]
+    return "\n".join(lines) + "\n"
+
+
+def write_cohort(folder: Path, n: int) -> list[str]:
+    """Write n synthetic profiles into `folder` (unique names: at most 2,500) and return their ids."""
+    if n > len(FIRST) * len(LAST):
+        raise ValueError(f"at most {len(FIRST) * len(LAST)} synthetic profiles")
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"applicant-{i:04d}" for i in range(n)]
+    for i, ident in enumerate(ids):
+        (folder / f"{ident}.yaml").write_text(synthetic_profile(i), "utf-8")
+    return ids
+
+
+def _options(project: Path, out: Path, **extra: Any) -> Any:
+    from generator.project import BuildOptions
+
+    return BuildOptions(profiles=project / "profiles", content=project / "content", theme=project / "theme",
+                        out=out, state=project / "state", **extra)
+
+
+# -- child processes --------------------------------------------------------------------------------
+
+
+def _child(kind: str, spec: dict) -> dict:
+    """Run one measured task in this (fresh) process and return its figures."""
+    if kind == "bare" or spec["pdf"]:
+        import generator.render.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
+
+    start, cpu = time.perf_counter(), _cpu()
+    figures = _child_build(spec) if kind == "build" else _child_bare(spec)
+    figures["seconds"] = time.perf_counter() - start
+    figures["cpu"] = _cpu() - cpu
+    figures["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["workers_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return figures
+
+
+def _cpu() -> float:
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _child_build(spec: dict) -> dict:
+    from generator.build import build
+
+    options = _options(Path(spec["project"]), Path(spec["out"]), as_of=AS_OF, pdf=spec["pdf"], jobs=spec["jobs"],
+                       only=spec["only"])
+    result = build(options)
+    return {"rebuilt": result.rebuilt, "kept": len(result.kept), "removed": result.removed,
+            "problems": [str(p) for p in result.problems]}
+
+
+def _render_bare(args: tuple[str, str, str]) -> None:
+    import weasyprint
+
+    source, base_url, target = args
+    weasyprint.HTML(filename=source, base_url=base_url).write_pdf(target)
+
+
+def _child_bare(spec: dict) -> dict:
+    """Bare WeasyPrint: HTML(filename).write_pdf() per guide, largest first; a plain fork pool for several."""
+    import multiprocessing
+
+    sources = sorted(Path(spec["sources"]).glob("*.html"), key=lambda p: -p.stat().st_size)
+    out = Path(spec["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = [(str(s), spec["base_url"], str(out / f"{s.stem}.pdf")) for s in sources]
+    if spec["jobs"] == 1:
+        for task in tasks:
+            _render_bare(task)
+    else:
+        with multiprocessing.get_context("fork").Pool(spec["jobs"]) as pool:
+            list(pool.imap_unordered(_render_bare, tasks, chunksize=1))
+    return {"guides": len(tasks)}
+
+
+def _run_child(kind: str, spec: dict) -> dict:
+    """Run a child task; its figures, plus `wall`: the whole command, interpreter start-up included."""
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.bench", "--child", kind, json.dumps(spec)],
+                          capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench child {kind} failed:\n{proc.stderr[-3000:]}")
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    figures.update(wall=wall, load=load)
+    return figures
+
+
+# -- the steps ----------------------------------------------------------------------------------------
+
+
+def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, only: list[str] | None = None) -> dict:
+    figures = _run_child("build", {"project": str(project), "out": str(out), "jobs": jobs, "pdf": pdf, "only": only})
+    if figures["problems"]:
+        raise RuntimeError(f"build had problems: {figures['problems'][:3]}")
+    return figures
+
+
+def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
+    """Load the cohort through generator.load.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
+    as build.py renders it, and return the base URL WeasyPrint gets."""
+    from generator.project import load_cohort, load_inputs
+    from generator.decide.facts import derive
+    from generator.render.html import Page
+    from generator.decide.selection import select
+
+    options = _options(project, project / "out-check", as_of=AS_OF)
+    inputs = load_inputs(options)
+    profiles, problems = load_cohort(options, inputs)
+    if problems or len(profiles) != n:
+        raise RuntimeError(f"synthetic cohort invalid: {len(profiles)}/{n} loaded; {problems[:3]}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for profile in (p for p in profiles if p.id in ids):
+        facts = derive(profile, inputs.strategy, inputs.as_of)
+        html = inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme),
+                                            Page(profile.name, "", "", for_pdf=True))
+        (folder / f"{profile.id}.html").write_text(html, "utf-8")
+    return inputs.theme.assets.resolve().as_uri() + "/"
+
+
+def same_files(a: Path, b: Path) -> int:
+    """The number of files in two trees; raise unless both hold the same paths with the same bytes."""
+    files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    if files_a != files_b:
+        raise AssertionError(f"the two builds made different files: {set(files_a) ^ set(files_b)}")
+    differ = [str(p) for p in files_a if (a / p).read_bytes() != (b / p).read_bytes()]
+    if differ:
+        raise AssertionError(f"not byte-identical: {differ[:5]}")
+    return len(files_a)
+
+
+def edit_rarest_section(project: Path, manifest: dict) -> tuple[str, set[str]]:
+    """Append a sentence to the section the fewest guides include; return its id and those guides."""
+    counts: dict[str, set[str]] = {}
+    for entry in manifest["profiles"]:
+        for section in entry["sections"]:
+            counts.setdefault(section, set()).add(entry["id"])
+    section = min((s for s, ids in counts.items() if len(ids) < len(manifest["profiles"])),
+                  key=lambda s: (len(counts[s]), s))
+    for path in sorted((project / "content" / "sections").glob("*.md")):
+        text = path.read_text("utf-8")
+        if f"\nid: {section}\n" in text.split("\n---", 1)[0] + "\n":
+            path.write_text(text.rstrip("\n") + "\n\nThis sentence was added by the benchmark.\n", "utf-8")
+            return section, counts[section]
+    raise RuntimeError(f"no file for section {section!r}")
+
+
+def hugo_site(folder: Path, pages: int, page_bytes: int) -> None:
+    """A minimal Hugo site: config, one layout, `pages` Markdown pages of about `page_bytes` bytes."""
+    (folder / "layouts" / "_default").mkdir(parents=True)
+    (folder / "content" / "g").mkdir(parents=True)
+    (folder / "config.toml").write_text('baseURL = "https://example.org/"\ntitle = "bench"\n'
+                                        'disableKinds = ["home", "section", "taxonomy", "term", "RSS", "sitemap", '
+                                        '"robotsTXT", "404"]\n')
+    (folder / "layouts" / "_default" / "single.html").write_text(
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{{ .Title }}</title>'
+        '<link rel="stylesheet" href="/assets/style.css"></head><body><main><h1>{{ .Title }}</h1>'
+        "{{ .Content }}</main></body></html>\n")
+    words = ("score program letter clinical month exam plan study week application residency match interview "
+             "visa research the and of your with for").split()
+    for i in range(pages):
+        rng, parts = random.Random(i), [f"---\ntitle: Guide {i}\n---\n"]
+        while sum(map(len, parts)) < page_bytes:
+            parts.append(f"## Section {len(parts)}\n\n" + " ".join(rng.choice(words) for _ in range(60))
+                         + " **important** and *emphasis*.\n\n"
+                         + "".join(f"- {' '.join(rng.choice(words) for _ in range(9))}\n" for _ in range(4))
+                         + "\n| score | band |\n|---|---|\n" + "".join(f"| {200 + k} | {rng.choice(words)} |\n"
+                                                                      for k in range(4)) + "\n")
+        (folder / "content" / "g" / f"p{i:04d}.md").write_text("".join(parts), "utf-8")
+
+
+def _average_size(files: Sequence[Path]) -> int:
+    return int(sum(f.stat().st_size for f in files) / max(1, len(files)))
+
+
+# -- the run ------------------------------------------------------------------------------------------
+
+
+def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = Path("content"),
+        theme: Path = Path("themes/default"), hugo: str | None = "hugo", workdir: Path | None = None) -> dict:
+    """Every measurement and check of the benchmark, for a synthetic cohort of n; the figures as a dict.
+
+    The full build, no-op, edit and removal use all n guides; the comparisons (1 job against all jobs, each
+    against bare WeasyPrint) and the reproducibility check use the first n/2, which also shows memory is flat.
+    """
+    jobs = jobs or default_workers()
+    with tempfile.TemporaryDirectory(prefix="matchguide-bench-", dir=workdir) as tmp:
+        root = Path(tmp)
+        project = root / "project"
+        shutil.copytree(content, project / "content")
+        shutil.copytree(theme, project / "theme")
+        half = write_cohort(project / "profiles", n)[: max(1, n // 2)]
+        base_url = pdf_sources(project, root / "sources", n, half)
+        steps: dict[str, Any] = {"full": _build(project, root / "a", jobs=jobs)}
+        noop = steps["noop"] = _build(project, root / "a", jobs=jobs)
+        checks: dict[str, Any] = {"noop_rebuilt": len(noop["rebuilt"])}
+        manifest = json.loads((root / "a" / "manifest.json").read_text("utf-8"))
+        sections = {p: p.read_bytes() for p in (project / "content" / "sections").glob("*.md")}
+        section, including = edit_rarest_section(project, manifest)
+        edit = steps["edit"] = _build(project, root / "a", jobs=jobs)
+        checks["edit"] = {"section": section, "including": len(including), "rebuilt": len(edit["rebuilt"]),
+                          "exact": set(edit["rebuilt"]) == including}
+        checks["removal"] = _check_removal(project, root / "a", manifest, jobs)
+        for path, data in sections.items():
+            path.write_bytes(data)
+        steps["half"] = _build(project, root / "half", jobs=jobs, only=half)
+        steps["one_job"] = _build(project, root / "half-1", jobs=1, only=half)
+        checks["reproducible_files"] = same_files(root / "half", root / "half-1")
+        for name, count in (("bare_one", 1), ("bare_jobs", jobs)):
+            steps[name] = _run_child("bare", {"sources": str(root / "sources"), "base_url": base_url,
+                                              "out": str(root / name), "jobs": count})
+        steps["html"] = _build(project, root / "html", jobs=jobs, pdf=False)
+        figures = {"generator": GENERATOR, "n": n, "half": len(half), "jobs": jobs, "cpus": os.cpu_count(),
+                   "as_of": AS_OF.isoformat(), "steps": steps, "checks": checks, "pages_per_guide": _pages(root / "a"),
+                   "guide_html_bytes": _average_size(list((root / "html" / "site" / "g").glob("*/index.html")))}
+        if hugo and n_html:
+            figures["hugo"] = _hugo_comparison(root, project, n_html, hugo, jobs, figures["guide_html_bytes"])
+        figures["summary"] = summarize(figures)
+        return figures
+
+
+def _check_removal(project: Path, out: Path, manifest: dict, jobs: int) -> dict:
+    """Remove one profile, rebuild: its guide and PDF must go and nothing else may be rebuilt."""
+    gone = manifest["profiles"][0]
+    source = project / "profiles" / f"{gone['id']}.yaml"
+    kept = source.read_bytes()
+    source.unlink()
+    try:
+        figures = _build(project, out, jobs=jobs)
+    finally:
+        source.write_bytes(kept)
+    files_gone = not (out / gone["html"]).exists() and not (out / gone["pdf"]).exists()
+    return {"id": gone["id"], "removed": figures["removed"], "rebuilt": len(figures["rebuilt"]),
+            "ok": figures["removed"] == [gone["id"]] and files_gone and not figures["rebuilt"]}
+
+
+def _pages(out: Path) -> float:
+    entries = json.loads((out / "manifest.json").read_text("utf-8"))["profiles"]
+    return round(sum(e.get("pages") or 0 for e in entries) / max(1, len(entries)), 1)
+
+
+def _hugo_comparison(root: Path, project: Path, pages: int, hugo: str, jobs: int, guide_bytes: int) -> dict:
+    """Hugo on `pages` Markdown pages against our HTML-only build of as many guides; whole commands, wall time."""
+    big = root / "big"
+    shutil.copytree(project / "content", big / "content")
+    shutil.copytree(project / "theme", big / "theme")
+    write_cohort(big / "profiles", pages)
+    ours = _build(big, root / "big-out", jobs=jobs, pdf=False)
+    site = root / "hugo"
+    hugo_site(site, pages, int(guide_bytes * 0.8))
+    start = time.perf_counter()
+    subprocess.run([hugo, "--quiet", "-s", str(site), "-d", str(site / "public")], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    version = subprocess.run([hugo, "version"], capture_output=True, text=True).stdout.split(" ")[0:2]
+    made = list((site / "public" / "g").glob("*/index.html"))
+    return {"pages": len(made), "hugo": " ".join(version), "hugo_seconds": seconds, "ours": ours,
+            "hugo_page_bytes": _average_size(made),
+            "our_page_bytes": _average_size(list((root / "big-out" / "site" / "g").glob("*/index.html")))}
+
+
+# -- the summary and the table ------------------------------------------------------------------------
+
+
+def summarize(figures: dict) -> dict:
+    """The per-guide figures and the ratios the targets are about, with whether each target is met."""
+    s, n, half, checks = figures["steps"], figures["n"], figures["half"], figures["checks"]
+    out: dict[str, Any] = {
+        "full_s_per_guide": s["full"]["seconds"] / n,
+        "html_s_per_guide": s["html"]["seconds"] / n,
+        **{f"{name}_s_per_guide": s[name]["seconds"] / half for name in ("half", "one_job", "bare_one", "bare_jobs")},
+        "overhead_one_job": s["one_job"]["seconds"] / s["bare_one"]["seconds"],
+        "overhead_one_job_cpu": s["one_job"]["cpu"] / s["bare_one"]["cpu"],
+        "overhead_jobs": s["half"]["seconds"] / s["bare_jobs"]["seconds"],
+        "speedup": s["one_job"]["seconds"] / s["half"]["seconds"],
+        "bare_speedup": s["bare_one"]["seconds"] / s["bare_jobs"]["seconds"],
+        "noop_seconds": s["noop"]["seconds"],
+        "noop_pct": 100 * s["noop"]["seconds"] / s["full"]["seconds"],
+        "rss_build_mib": [s["full"]["rss_mib"], s["half"]["rss_mib"]],
+        "rss_worker_mib": [s["full"]["workers_rss_mib"], s["half"]["workers_rss_mib"]],
+    }
+    out["memory_ratio"] = max(a / b for a, b in (out["rss_build_mib"], out["rss_worker_mib"]) if b)
+    met = {"overhead_one_job": out["overhead_one_job"] <= TARGETS["overhead"],
+           "overhead_jobs": out["overhead_jobs"] <= TARGETS["overhead"],
+           "speedup": out["speedup"] >= TARGETS["speedup"],
+           "noop_pct": out["noop_pct"] <= TARGETS["noop_pct"],
+           "memory_ratio": out["memory_ratio"] <= TARGETS["memory_ratio"],
+           "edit_exact": checks["edit"]["exact"], "removal_ok": checks["removal"]["ok"],
+           "reproducible": checks["reproducible_files"] > 0}
+    if "hugo" in figures:
+        out["hugo_ratio"] = figures["hugo"]["ours"]["wall"] / figures["hugo"]["hugo_seconds"]
+        met["hugo_ratio"] = out["hugo_ratio"] <= TARGETS["hugo_ratio"]
+    out["met"] = met
+    return out
+
+
+def table(figures: dict) -> str:
+    """The figures as a plain-text table."""
+    s, n, half, j, m = figures["steps"], figures["n"], figures["half"], figures["jobs"], figures["summary"]
+    ok = {name: "yes" if value else "NO" for name, value in m["met"].items()}
+    edit, removal, t = figures["checks"]["edit"], figures["checks"]["removal"], TARGETS
+    rows = [
+        (f"full build, {n} guides, {j} jobs", f"{m['full_s_per_guide']:.3f} s/guide ({s['full']['seconds']:.1f} s)"),
+        (f"HTML only (--no-pdf), {n} guides", f"{m['html_s_per_guide'] * 1000:.1f} ms/guide ({s['html']['seconds']:.1f} s)"),
+        (f"full build, {half} guides, {j} jobs", f"{m['half_s_per_guide']:.3f} s/guide"),
+        (f"full build, {half} guides, 1 job", f"{m['one_job_s_per_guide']:.3f} s/guide"),
+        (f"bare WeasyPrint, same {half}, 1 process", f"{m['bare_one_s_per_guide']:.3f} s/guide"),
+        (f"bare WeasyPrint, same {half}, {j} processes", f"{m['bare_jobs_s_per_guide']:.3f} s/guide"),
+        ("overhead: 1 job / bare 1 process", f"{m['overhead_one_job']:.3f}x (CPU time {m['overhead_one_job_cpu']:.3f}x)",
+         f"<= {t['overhead']:.2f}x", ok["overhead_one_job"]),
+        (f"overhead: {j} jobs / bare {j} processes", f"{m['overhead_jobs']:.3f}x", f"<= {t['overhead']:.2f}x",
+         ok["overhead_jobs"]),
+        (f"speedup: {j} jobs vs 1", f"{m['speedup']:.2f}x (bare WeasyPrint {m['bare_speedup']:.2f}x)",
+         f">= {t['speedup']:.2f}x", ok["speedup"]),
+        ("no-op rebuild", f"{m['noop_seconds']:.2f} s = {m['noop_pct']:.1f}% of full", f"<= {t['noop_pct']:g}%",
+         ok["noop_pct"]),
+        (f"edit section {edit['section']!r}", f"rebuilt {edit['rebuilt']}; {edit['including']} include it "
+         f"({s['edit']['seconds']:.1f} s)", "exactly those", ok["edit_exact"]),
+        ("remove one profile", f"removed {', '.join(removal['removed'])}, rebuilt {removal['rebuilt']}",
+         "guide+PDF gone", ok["removal_ok"]),
+        (f"{j} jobs vs 1 job output", f"{figures['checks']['reproducible_files']} files byte-identical",
+         "identical", ok["reproducible"]),
+        (f"peak RSS build process, {n} / {half}", "{:.0f} / {:.0f} MiB".format(*m["rss_build_mib"])),
+        (f"peak RSS PDF worker, {n} / {half}", "{:.0f} / {:.0f} MiB".format(*m["rss_worker_mib"]),
+         f"<= {t['memory_ratio']:.1f}x", ok["memory_ratio"]),
+    ]
+    if "hugo" in figures:
+        h = figures["hugo"]
+        rows.append((f"HTML only, {h['pages']} guides vs Hugo", f"{h['ours']['wall']:.2f} s vs {h['hugo_seconds']:.2f} s"
+                     f" = {m['hugo_ratio']:.1f}x", f"<= {t['hugo_ratio']:.0f}x", ok["hugo_ratio"]))
+        rows.append(("  average page, ours / Hugo's",
+                     f"{h['our_page_bytes'] / 1024:.0f} KiB / {h['hugo_page_bytes'] / 1024:.0f} KiB"))
+    rows = [(*r, "", "")[:4] for r in rows]
+    head = (f"matchguide bench: {n} synthetic guides ({figures['pages_per_guide']} PDF pages, "
+            f"{figures['guide_html_bytes'] / 1024:.0f} KiB of HTML each on average), {j} jobs on {figures['cpus']} CPUs, "
+            f"load average {s['full']['load']:.1f} at the start")
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [head, "", f"{'measure':<{widths[0]}}  {'value':<{widths[1]}}  {'target':<{widths[2]}}  met"]
+    lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}".rstrip() for a, b, c, d in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(figures: dict, out: Path) -> Path:
+    """Write `out`/bench.json (under the build lock, atomically) and return its path."""
+    from generator.write.writer import BuildLock
+
+    with BuildLock(out):
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "bench.json"
+        tmp = out / ".bench.json.tmp"
+        tmp.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", "utf-8")
+        os.replace(tmp, target)
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m benchmarks.bench --n 200`: run the benchmark, print the table, write output/bench.json."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.splitlines()[0],
+                                     epilog="example: python -m benchmarks.bench --n 200 --n-html 1000")
+    parser.add_argument("--n", type=int, default=200, help="synthetic guides to build with PDFs (default: 200)")
+    parser.add_argument("--n-html", type=int, default=1000, help="guides for the Hugo comparison; 0 skips it")
+    parser.add_argument("--jobs", type=int, help="PDF worker processes (default: CPU count)")
+    parser.add_argument("--out", type=Path, default=Path("output"), help="where bench.json goes (default: output)")
+    parser.add_argument("--hugo", default=shutil.which("hugo"), help="the hugo command (default: from PATH)")
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(args.child[0], json.loads(args.child[1]))))
+        return 0
+    if not args.hugo and args.n_html:
+        print("note: hugo not found; skipping the Hugo comparison", file=sys.stderr)
+    figures = run(args.n, n_html=args.n_html, jobs=args.jobs, hugo=args.hugo)
+    print(table(figures), end="")
+    print(f"-> {write_report(figures, args.out)}")
+    checks = ("edit_exact", "removal_ok", "reproducible")
+    return 0 if all(figures["summary"]["met"][c] for c in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""`matchguide explain`: why one applicant's guide contains what it contains.
+
+Every section, example, FAQ entry and layout is listed, selected or not, with
+its rule, the rule's result and the fact values that decided it. The decisions
+are made exactly as select.py makes them; a test holds the two together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Any
+
+from generator.decide import facts as facts_mod
+from generator.project import BuildOptions, display, load_cohort, load_inputs
+from generator.load.content import ALWAYS, Content, Theme
+from generator.errors import InputError, Problem
+from generator.decide.rules import Rule, RuleError
+from generator.decide.selection import MAX_EXAMPLES, select
+
+KINDS = ("section", "example", "faq", "layout")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One item or layout: whether it was selected, and why."""
+
+    kind: str
+    id: str
+    selected: bool
+    rule: str
+    holds: bool | None  # None when the rule could not be evaluated (see `error`)
+    values: dict[str, Any]
+    band: str | None = None  # examples: the band the example is written for
+    band_matches: bool | None = None
+    applicant_band: str | None = None
+    note: str | None = None  # layouts: why a layout whose rule holds was not chosen
+    error: str | None = None
+
+    @property
+    def always(self) -> bool:
+        """The rule is literally `true`."""
+        return self.rule.strip() == ALWAYS
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything `explain` shows for one applicant."""
+
+    id: str
+    name: str
+    source: str
+    as_of: date
+    cycle: int
+    key_facts: list[tuple[str, str]]
+    decisions: list[Decision]
+    facts: dict = field(repr=False)
+
+    def of_kind(self, kind: str) -> list[Decision]:
+        """The decisions about one kind of thing, in guide order."""
+        return [d for d in self.decisions if d.kind == kind]
+
+    def selected(self, kind: str) -> list[str]:
+        """The ids selected of one kind, in guide order."""
+        return [d.id for d in self.of_kind(kind) if d.selected]
+
+
+def explain(facts: dict, content: Content, theme: Theme, *, applicant_id: str, source: str) -> Explanation:
+    """The decisions select() makes for these facts, each with the values that made it (pure)."""
+    decisions: list[Decision] = []
+    chosen_examples = {item.id for item in select(facts, content, theme).examples}
+    for kind, items in (("section", content.sections), ("example", content.examples), ("faq", content.faq)):
+        for item in items:
+            holds, error = _evaluate(item.rule, facts)
+            if kind == "example":
+                matches = item.band == facts["band"]["id"]
+                picked = item.id in chosen_examples
+                note = (f"closer examples of the band were chosen (at most {MAX_EXAMPLES})"
+                        if matches and holds and not picked else None)
+                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=picked,
+                                     band=item.band, band_matches=matches, applicant_band=facts["band"]["id"],
+                                     note=note)
+            else:
+                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=bool(holds))
+            decisions.append(decision)
+    chosen = None
+    for layout in theme.layouts:
+        holds, error = _evaluate(layout.rule, facts)
+        first = bool(holds) and chosen is None
+        note = f"an earlier layout, {chosen}, was chosen" if holds and not first else None
+        chosen = layout.id if first else chosen
+        decisions.append(_decision("layout", layout.id, layout.rule, facts, holds, error, selected=first, note=note))
+    if chosen is None:  # select() falls back to the last layout
+        decisions[-1] = replace(decisions[-1], selected=True, note="no layout rule holds; the last one is used")
+    return Explanation(applicant_id, facts["name"], source, facts["dates"]["as_of"], facts["cycle"], key_facts(facts),
+                       decisions, facts)
+
+
+def _evaluate(rule: Rule, facts: dict) -> tuple[bool | None, str | None]:
+    try:
+        return rule.evaluate(facts), None
+    except RuleError as exc:
+        return None, str(exc)
+
+
+def _decision(kind: str, ident: str, rule: Rule, facts: dict, holds: bool | None, error: str | None, *,
+              selected: bool, **extra: Any) -> Decision:
+    return Decision(kind, ident, selected, rule.text, holds, rule.values(facts), error=error, **extra)
+
+
+def key_facts(facts: dict) -> list[tuple[str, str]]:
+    """The facts that decide most of a guide, each as (label, one line that says why)."""
+    dates, plan, step2 = facts["dates"], facts["plan"], facts["step2"]
+    exam = [step2["result"]]
+    exam += [f"exam {show(step2['exam_date'])}"] if step2["exam_date"] else []
+    exam += [f"{step2['practice_count']} practice exam(s)"] if step2["practice_count"] else []
+    exam += [f"qbank {show(step2['qbank_percent'])}%"] if step2["qbank_percent"] is not None else []
+    season = facts["season"]
+    expected = ", expected dates" if season["expected"] else ""
+    when = [f"{season['name']} season{expected}: submit from {show(dates['eras'])}, "
+            f"programs read from {show(dates['programs_read_from'])}, Match Day {show(dates['match_day'])}"]
+    if dates["score_release"]:
+        margin = dates["release_margin_days"]
+        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to submit-from)")
+    if plan["available"]:
+        kind = "shortened plan (under 12 weeks left)" if plan["compressed"] else "12-week plan"
+        study = (f"{kind} starts {show(plan['start'])}; the exam is {plan['weeks']} weeks after "
+                 f"the build date {show(dates['as_of'])}")
+    else:
+        study = "none (no future exam date for a pending Step 2 CK)"
+    person = (f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "
+              f"visa {facts['visa'] or 'not given'}, USCE {show(facts['usce_months'])} months, "
+              f"US LoRs {facts['us_lors']}")
+    return [
+        ("band", _band_line(facts)),
+        ("programs", _programs_line(facts)),
+        ("flags", ", ".join(facts["flag_list"]) or "none"),
+        ("step 2 ck", ", ".join(exam)),
+        ("dates", ", ".join(when)),
+        ("plan", study),
+        ("profile", person),
+    ]
+
+
+def _band_line(facts: dict) -> str:
+    band, basis = facts["band"], facts["basis"]
+    head = f"{band['id']} (projected)" if band["projected"] else band["id"]
+    when = f", {show(basis['date'])}" if basis.get("date") else ""
+    if facts["step2"]["result"] == "fail":
+        score = f"basis {basis['score']}" if basis["score"] is not None else "no score given"
+        return f"{head} because Step 2 CK was failed ({score}, official{when})"
+    if basis["kind"] == "none":
+        return f"{head} because there is no Step 2 CK score and no practice score yet"
+    return f"{head} because basis {basis['score']} ({basis['kind']}{when})"
+
+
+def _programs_line(facts: dict) -> str:
+    programs = facts["programs"]
+    if programs["tier"] is None:
+        return "no number yet (band pending)"
+    line = f"{programs['tier']}: {programs['min']}–{programs['max']} programs"
+    why = {"failure": f"failure ({facts['failures_total']} failed attempt(s))",
+           "long_gap": f"long_gap (gap {facts['gap']})"}
+    basis = show(facts["basis"]["score"])
+    if programs["raised_by"]:
+        raised = ", ".join(why.get(m, m) for m in programs["raised_by"])
+        return f"{line}; base tier {programs['base_tier']} from basis {basis}, raised by {raised}"
+    return f"{line}; tier from basis {basis}, no modifiers"
+
+
+def show(value: Any) -> str:
+    """A fact value as explain prints it: `True`, `None`, `'low'`, `2027-05-02`, `[...]`."""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{…}"
+    return repr(value)
+
+
+def reason(decision: Decision) -> str:
+    """`when: <rule>  → true because a=1, b=2` (with the band test first for an example)."""
+    if decision.error:
+        result = f"error: {decision.error}"
+    elif decision.always:
+        result = "true (always)"
+    else:
+        values = ", ".join(f"{name}={show(value)}" for name, value in decision.values.items())
+        result = f"{'true' if decision.holds else 'false'} because {values}"
+    text = f"when: {decision.rule}  → {result}"
+    if decision.kind == "example":
+        verdict = "matches" if decision.band_matches else "does not match"
+        text = f"band {decision.band!r} {verdict} band.id={show(decision.applicant_band)};  {text}"
+    if decision.note:
+        text += f"  ({decision.note})"
+    return text
+
+
+def format_text(explanation: Explanation) -> str:
+    """The explanation as the CLI prints it."""
+    out = [f"{explanation.id}: {explanation.name}  ({explanation.source}; as of {explanation.as_of}, "
+           f"cycle {explanation.cycle})"]
+    width = max(len(label) for label, _ in explanation.key_facts)
+    out += [f"  {label:<{width}}  {text}" for label, text in explanation.key_facts]
+    titles = {"section": "sections", "example": "examples", "faq": "faq", "layout": "layouts"}
+    for kind in KINDS:
+        decisions = explanation.of_kind(kind)
+        out.append("")
+        count = sum(d.selected for d in decisions)
+        out.append(f"{titles[kind]} ({count} of {len(decisions)} selected)")
+        if not decisions:
+            out.append("  (none)")
+            continue
+        id_width = max(len(d.id) for d in decisions)
+        for d in decisions:
+            out.append(f"  {d.id:<{id_width}}  {'✓' if d.selected else '·'}  {reason(d)}")
+    return "\n".join(out) + "\n"
+
+
+def explain_applicant(options: BuildOptions, applicant_id: str) -> tuple[Explanation, list[Problem]]:
+    """Load the inputs and one applicant; (their explanation, problems found in other profiles).
+
+    Raises InputError when the applicant's own profile is missing or invalid.
+    """
+    inputs = load_inputs(options)
+    profiles, problems = load_cohort(replace(options, only=[applicant_id], shard=None), inputs)
+    found = next((p for p in profiles if p.id == applicant_id), None)
+    if found is None:
+        own = [p for p in problems if PurePosixPath(p.source).stem == applicant_id]
+        raise InputError(own or problems or Problem(display(options.profiles), None, None,
+                                                    f"no profile has the id '{applicant_id}'"))
+    facts = facts_mod.derive(found, inputs.strategy, inputs.as_of)
+    return explain(facts, inputs.content, inputs.theme, applicant_id=found.id, source=found.source), problems

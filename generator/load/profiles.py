@@ -1,0 +1,438 @@
+"""Applicant profiles: the schema of docs/profile-format.md, checked with located errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from generator.errors import InputError, Problem
+from generator.load.ids import ID_RE, ID_RULE
+from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse
+
+RESULTS = ("pass", "fail", "pending")
+VISAS = ("j1", "h1b", "either", "none")
+TARGETS = ("academic", "university-affiliated", "community")
+SCORE_RANGE = (1, 300)
+MAX_ATTEMPTS = 6
+MIN_YOG = 1950
+CYCLE_RANGE = (2000, 2100)
+NAME_MAX, PRACTICE_NAME_MAX, NOTES_MAX = 120, 80, 5000
+
+ROOT_FIELDS = (
+    "name", "email", "graduation_year", "step1", "id", "cycle", "step2_ck", "visa", "in_medical_school",
+    "usce_months", "us_lors", "research_items", "target", "oet_passed", "ecfmg_certified", "advisor", "notes",
+)  # fmt: skip
+STEP1_FIELDS = ("result", "attempts", "score")
+STEP2_FIELDS = ("result", "score", "attempts", "exam_date", "practice", "qbank_percent")
+PRACTICE_FIELDS = ("date", "score", "name")
+
+_EMAIL = re.compile(
+    r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
+)
+# C0 and C1 controls, Unicode line separators and bidi overrides; notes may hold tabs and line breaks.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ENCODED_WORD = re.compile(r"=\?.*\?=")  # an RFC 2047 encoded word, read as leniently as Python does
+_QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
+_BAD = object()  # a value that was reported as a problem
+
+
+@dataclass(frozen=True)
+class Practice:
+    """One practice exam: its date, predicted Step 2 CK score and optional name."""
+
+    date: dt.date
+    score: int
+    name: str | None
+    index: int = field(default=0, compare=False)  # its position in the file, for located messages
+
+
+@dataclass(frozen=True)
+class Step1:
+    """USMLE Step 1: latest result, completed attempts, numeric-era score if any."""
+
+    result: str
+    attempts: int
+    score: int | None
+
+
+@dataclass(frozen=True)
+class Step2:
+    """USMLE Step 2 CK; `practice` is sorted by date, so the latest practice exam is last."""
+
+    result: str
+    score: int | None
+    attempts: int
+    exam_date: dt.date | None
+    practice: tuple[Practice, ...]
+    qbank_percent: float | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One applicant, valid against the profile format; `source` and `digest` identify its file."""
+
+    id: str
+    name: str
+    email: str
+    graduation_year: int
+    cycle: int
+    step1: Step1
+    step2_ck: Step2 | None
+    visa: str | None
+    in_medical_school: bool
+    usce_months: float | None
+    us_lors: int | None
+    research_items: int | None
+    target: str | None
+    oet_passed: bool | None
+    ecfmg_certified: bool | None
+    advisor: str | None
+    notes: str | None
+    source: str
+    digest: str
+    lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def line_of(self, path: tuple) -> int | None:
+        """The file line of a field path such as `('step2_ck', 'score')`, or of its nearest parent."""
+        return Document(None, self.lines).line_of(path)
+
+
+def load_profile(
+    path: Path, *, source: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> Profile:
+    """Read and check one profile file; raise InputError carrying every problem in it."""
+    profile, problems, _ = _check_file(Path(path), source, default_cycle, passing_standard, as_of)
+    if profile is None:
+        raise InputError(problems)
+    return profile
+
+
+def load_profiles(
+    directory: Path,
+    *,
+    default_cycle: int,
+    passing_standard: Callable[[dt.date], int],
+    as_of: dt.date,
+    source_prefix: str = "profiles",
+    only: Sequence[str] | None = None,
+) -> tuple[list[Profile], list[Problem]]:
+    """Check every *.yaml/*.yml profile in `directory`: (valid profiles by id, problems of all others).
+
+    Files whose names start with a dot (editor back-ups) are skipped. `only` keeps
+    the listed ids after the whole cohort has been checked.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return [], [Problem(source_prefix, None, None, f"profiles folder not found: {directory}")]
+    files = sorted(
+        p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith(".")
+    )
+    profiles: dict[str, Profile] = {}
+    problems: list[Problem] = []
+    broken_ids: set[str] = set()
+    for path in files:
+        source = f"{source_prefix}/{path.name}" if source_prefix else path.name
+        profile, found, declared_id = _check_file(path, source, default_cycle, passing_standard, as_of)
+        if profile is None:
+            problems.extend(found)
+            broken_ids.add(declared_id)
+            continue
+        first = profiles.get(profile.id)
+        if first is not None:
+            message = f"duplicate id '{profile.id}': {first.source} already uses it"
+            problems.append(Problem(source, profile.line_of(("id",)), "id", message))
+            continue
+        profiles[profile.id] = profile
+    chosen = [profiles[key] for key in sorted(profiles)]
+    if only is not None:
+        wanted = list(dict.fromkeys(only))
+        for key in wanted:
+            if key not in profiles and key not in broken_ids:
+                problems.append(Problem(source_prefix, None, None, f"no profile has the id '{key}'"))
+        chosen = [profile for profile in chosen if profile.id in wanted]
+    return chosen, problems
+
+
+def _check_file(
+    path: Path, source: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> tuple[Profile | None, list[Problem], str]:
+    """(profile or None, its problems sorted by line, the id the file claims)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)  # a larger file is reported by the parser, not read whole
+    except OSError as exc:
+        return None, [Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")], path.stem
+    document, problems = parse(raw, source)
+    problems = [_explain_visa(problem) for problem in problems]
+    profile, declared_id = None, path.stem
+    if document is not None:
+        if isinstance(document.data.get("id"), str):
+            declared_id = document.data["id"]
+        reader = _Reader(document)
+        digest = hashlib.sha256(raw).hexdigest()
+        profile = _read_profile(reader, path.stem, digest, default_cycle, passing_standard, as_of)
+        problems += reader.problems
+    if problems:
+        return None, sorted(problems, key=lambda p: p.line or 0), declared_id
+    return profile, [], declared_id
+
+
+def _explain_visa(problem: Problem) -> Problem:
+    """`visa: no` is the classic YAML 1.1 trap; say what to write instead."""
+    if problem.field != "visa" or "is ambiguous in YAML" not in problem.message:
+        return problem
+    word = problem.message.split("'")[1]
+    advice = "write 'none' or quote it" if word.lower() in ("no", "n", "off") else f"write one of {', '.join(VISAS)}"
+    return Problem(problem.source, problem.line, problem.field, f"'{word}' is ambiguous in YAML; {advice}")
+
+
+def _read_profile(
+    r: _Reader, stem: str, digest: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> Profile | None:
+    """Check every field of a parsed profile; problems go to `r`, the profile only when there are none."""
+    data = r.fields(r.document.data, (), ROOT_FIELDS)
+    if data is None:
+        return None
+    root = ()
+    ident = r.value(data, root, "id", _identifier)
+    if ident is None:
+        ident = stem
+        if not ID_RE.match(stem):
+            message = f"the file name '{stem}' is not a valid id ({ID_RULE}); rename the file or add an id field"
+            r.report(("id",), message)
+    cycle = r.value(data, root, "cycle", _integer(*CYCLE_RANGE))
+    cycle_used = default_cycle if cycle is None or cycle is _BAD else cycle
+    values = {
+        "name": r.value(data, root, "name", _text(NAME_MAX), required=True),
+        "email": r.value(data, root, "email", _email, required=True),
+        "graduation_year": r.value(data, root, "graduation_year", _integer(MIN_YOG, cycle_used + 1), required=True),
+        "step1": _read_step1(r, r.value(data, root, "step1", _mapping, required=True)),
+        "step2_ck": _read_step2(r, r.value(data, root, "step2_ck", _mapping), passing_standard, as_of),
+        "visa": r.value(data, root, "visa", _choice(VISAS)),
+        "in_medical_school": r.value(data, root, "in_medical_school", _boolean),
+        "usce_months": r.value(data, root, "usce_months", _number(0, None)),
+        "us_lors": r.value(data, root, "us_lors", _integer(0, None)),
+        "research_items": r.value(data, root, "research_items", _integer(0, None)),
+        "target": r.value(data, root, "target", _choice(TARGETS)),
+        "oet_passed": r.value(data, root, "oet_passed", _boolean),
+        "ecfmg_certified": r.value(data, root, "ecfmg_certified", _boolean),
+        "advisor": r.value(data, root, "advisor", _text(NAME_MAX)),
+        "notes": r.value(data, root, "notes", _text(NOTES_MAX, multiline=True)),
+    }
+    if r.problems or _any_bad(*values.values()):
+        return None
+    values["in_medical_school"] = bool(values["in_medical_school"])
+    document = r.document
+    return Profile(id=ident, cycle=cycle_used, source=document.source, digest=digest, lines=document.lines, **values)
+
+
+def _read_step1(r: _Reader, data: Any) -> Step1 | object:
+    path = ("step1",)
+    if data is None or data is _BAD or r.fields(data, path, STEP1_FIELDS) is None:
+        return _BAD
+    result = r.value(data, path, "result", _choice(RESULTS), required=True)
+    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS), required=True)
+    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
+    _check_attempts(r, path, result, attempts)
+    return _BAD if _any_bad(result, attempts, score) else Step1(result, attempts, score)
+
+
+def _read_step2(
+    r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
+) -> Step2 | object | None:
+    """Step 2 CK; `attempts` defaults to 1 for pass/fail (the attempt that gave the result) and 0 for pending."""
+    if data is None:
+        return None
+    path = ("step2_ck",)
+    if data is _BAD or r.fields(data, path, STEP2_FIELDS) is None:
+        return _BAD
+    result = r.value(data, path, "result", _choice(RESULTS), required=True)
+    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
+    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS))
+    exam_date = r.value(data, path, "exam_date", _date)
+    practice = _read_practice(r, r.value(data, path, "practice", _list), path + ("practice",))
+    qbank = r.value(data, path, "qbank_percent", _number(0, 100))
+    _check_attempts(r, path, result, attempts)
+    if result == "pass" and score is None:
+        r.report(path + ("score",), "required when result is pass")
+    if result in ("pass", "fail") and isinstance(score, int) and exam_date is not _BAD:
+        on = exam_date or as_of
+        standard = passing_standard(on)
+        in_force = f"the passing standard of {standard} in force on {on}, but result is {result}"
+        if result == "pass" and score < standard:
+            r.report(path + ("score",), f"{score} is below {in_force}")
+        elif result == "fail" and score >= standard:
+            r.report(path + ("score",), f"{score} meets {in_force}")
+    if _any_bad(result, score, attempts, exam_date, practice, qbank):
+        return _BAD
+    if attempts is None:
+        attempts = 0 if result == "pending" else 1
+    return Step2(result, score, attempts, exam_date, practice, qbank)
+
+
+def _read_practice(r: _Reader, items: Any, path: tuple) -> tuple[Practice, ...] | object:
+    if items is None:
+        return ()
+    if items is _BAD:
+        return _BAD
+    exams, bad = [], False
+    for index, item in enumerate(items):
+        where = path + (index,)
+        if r.fields(item, where, PRACTICE_FIELDS) is None:
+            bad = True
+            continue
+        date = r.value(item, where, "date", _date, required=True)
+        score = r.value(item, where, "score", _integer(*SCORE_RANGE), required=True)
+        name = r.value(item, where, "name", _text(PRACTICE_NAME_MAX))
+        if _any_bad(date, score, name):
+            bad = True
+        else:
+            exams.append(Practice(date, score, name, index))
+    return _BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
+
+
+def _any_bad(*values: Any) -> bool:
+    return any(value is _BAD for value in values)
+
+
+def _check_attempts(r: _Reader, path: tuple, result: Any, attempts: Any) -> None:
+    if result in ("pass", "fail") and attempts == 0:
+        r.report(path + ("attempts",), f"result {result} needs at least 1 completed attempt, got 0")
+
+
+class _Reader:
+    """Reads checked fields from one document, recording a located problem for each bad one."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.problems: list[Problem] = []
+
+    def report(self, path: tuple, message: str) -> None:
+        """Record a problem at `path` (its line, or its nearest parent's)."""
+        self.problems.append(Problem(self.document.source, self.document.line_of(path), format_path(path), message))
+
+    def fields(self, data: Any, path: tuple, allowed: tuple[str, ...]) -> dict | None:
+        """Check that `data` is a mapping with only `allowed` keys; None when it is not a mapping."""
+        if not isinstance(data, dict):
+            self.report(path, f"expected a mapping with the fields {', '.join(allowed)}, got {_show(data)}")
+            return None
+        for key in data:
+            if key not in allowed:
+                self.report(path + (key,), _unknown_field(key, allowed))
+        return data
+
+    def value(
+        self, data: dict, path: tuple, key: str, check: Callable[[Any], str | None], required: bool = False
+    ) -> Any:
+        """The value of `key` if `check` accepts it; None when absent or null; _BAD once reported."""
+        if path + (key,) in self.document.bad:
+            return _BAD  # the YAML layer has reported this value already
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.report(path + (key,), "required field is " + ("empty" if key in data else "missing"))
+                return _BAD
+            return None
+        message = check(value)
+        if message:
+            self.report(path + (key,), message)
+            return _BAD
+        return value
+
+
+
+
+def _unknown_field(key: str, allowed: tuple[str, ...]) -> str:
+    normal = key.strip().lower().replace("-", "_").replace(" ", "_")
+    near = difflib.get_close_matches(normal, allowed, n=1, cutoff=0.6)
+    match = normal if normal in allowed else (near[0] if near else None)
+    if match:
+        return f"unknown field '{key}'; did you mean '{match}'?"
+    return f"unknown field '{key}'; expected one of: {', '.join(allowed)}"
+
+
+def _show(value: Any) -> str:
+    """A value as the user wrote it, for messages."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, dt.date)):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return f"'{text[:60]}...'" if len(text) > 60 else f"'{text}'"
+
+
+def _unquote_hint(value: Any) -> str:
+    return "; remove the quotes" if isinstance(value, str) and _QUOTED_VALUE.fullmatch(value) else ""
+
+
+def _accept(accepts: Callable[[Any], Any], expected: str) -> Callable[[Any], str | None]:
+    """A check: None when `accepts(value)`, else `expected ..., got ...`."""
+
+    def check(value: Any) -> str | None:
+        return None if accepts(value) else f"expected {expected}, got {_show(value)}{_unquote_hint(value)}"
+
+    return check
+
+
+def _integer(low: int, high: int | None) -> Callable[[Any], str | None]:
+    expected = f"an integer from {low} to {high}" if high is not None else f"an integer of {low} or more"
+    return _accept(lambda v: type(v) is int and low <= v and (high is None or v <= high), expected)
+
+
+def _number(low: int, high: int | None) -> Callable[[Any], str | None]:
+    expected = f"a number from {low} to {high}" if high is not None else f"a number of {low} or more"
+    expected += " (decimals allowed)"
+    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected)
+
+
+def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
+    control = _CONTROL_IN_NOTES if multiline else _CONTROL
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str):
+            return f"expected text of 1 to {longest} characters, got {_show(value)}; quote it if it is meant as text"
+        if not value.strip():
+            return "must not be blank"
+        if len(value) > longest:
+            return f"expected at most {longest} characters, got {len(value)}"
+        bad = control.search(value)
+        if bad:
+            return f"must not contain control characters such as line breaks (found U+{ord(bad.group()):04X})"
+        if not multiline and _ENCODED_WORD.search(value):
+            # Email headers decode these: `=?utf-8?q?=0D=0ABcc:...?=` becomes a new header line (CVE-2024-6923).
+            return f"must not contain an email encoded word such as {_ENCODED_WORD.search(value).group()!r}"
+        return None
+
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if isinstance(value, str) and value in options:
+            return None
+        message = f"expected one of {', '.join(options)}, got {_show(value)}"
+        near = difflib.get_close_matches(str(value).strip().lower(), options, n=1, cutoff=0.6)
+        return f"{message}; did you mean '{near[0]}'?" if near else message
+
+    return check
+
+
+_boolean = _accept(lambda v: isinstance(v, bool), "true or false")
+_date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD")
+_mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
+_list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
+_identifier = _accept(lambda v: isinstance(v, str) and ID_RE.match(v), f"an id of {ID_RULE}")
+_email = _accept(
+    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not _CONTROL.search(v), "an email address such as name@example.org"
+)

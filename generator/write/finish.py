@@ -1,0 +1,18 @@
+"""The one ending of every output: manifest, roster, privacy check, then the atomic switch."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from generator.load.profiles import Profile
+from generator.render.html import Renderer
+from generator.write import manifest, privacy, roster
+from generator.write.writer import StagedOutput
+
+
+def finish(staged: StagedOutput, doc: dict, renderer: Renderer, cohort: Sequence[Profile], guides: list[dict]) -> None:
+    """Write the manifest and the roster, check the staged tree for exposed personal data, and switch it in."""
+    staged.write_text(manifest.NAME, manifest.dumps(doc))
+    staged.write_text(roster.NAME, roster.render(doc, renderer))
+    privacy.check(staged.staging, cohort, guides)
+    staged.commit()
