@@ -247,17 +247,24 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
-    warnings = []
+    from generator.decide.profile_dates import cohort_date_warnings
+
+    # Dates that cannot be right on the build date: always shown, problems under --strict.
+    dated = cohort_date_warnings(profiles, inputs.as_of)
+    for w in dated:
+        print(f"warning: {w}", file=sys.stderr)
+    warnings = list(dated)
+    counted = f", {len(dated)} date warning(s)" if dated else ""
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
         cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
         if args.coverage:
             print(format_matrix(cov), end="")
-        warnings = list(cov.warnings)
-        for w in warnings:
+        for w in cov.warnings:
             print(f"warning: {w}", file=sys.stderr)
-    counted = f", {len(warnings)} coverage warning(s)" if args.coverage or args.strict else ""
+        warnings += cov.warnings
+        counted = f", {len(cov.warnings)} coverage warning(s)" + counted
     print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s){counted}")
     return EXIT_PROBLEMS if problems or (args.strict and warnings) else EXIT_OK
 
