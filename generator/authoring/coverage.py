@@ -123,9 +123,9 @@ def _record_warnings(explanations: list, profiles: list[Any], content: Content) 
             failures = explanation.facts["failures_total"]
             own = f"{failures} failed attempt(s)" if failures else "no failed attempt"
             names = ", ".join(item.id for item in got)
-            only = "its only example" if len(got) == 1 else "none of its examples"
+            only = "its only example does not" if len(got) == 1 else "none of its examples does"
             warnings.append(Problem(profile.source, None, None,
-                                    f"{only} matches its record ({own}): {names}; write an example of band "
+                                    f"{only} match its record ({own}): {names}; write an example of band "
                                     f"'{explanation.facts['band']['id']}' with a record like this applicant's"))
     return warnings
 
