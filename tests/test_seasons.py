@@ -173,3 +173,29 @@ def test_a_bad_example_record_is_a_located_error(tmp_path):
     assert run.returncode == 1
     assert f"{content}/examples/x.md:6: record.failures: expected a number, got 'one'" in run.stderr, run.stderr
     assert "record.colour: unknown trait" in run.stderr
+
+
+def test_signals_name_the_programs_of_the_applicants_list(strategy):
+    from generator.decide.program_view import sample
+    from generator.decide.selection import select
+    from generator.project import BuildOptions, load_inputs
+    from generator.render.html import Page
+
+    inputs = load_inputs(BuildOptions(profiles=ROOT / "profiles", content=ROOT / "content",
+                                      theme=ROOT / "themes" / "default", as_of=date(2026, 12, 3)))
+    facts = derive(make_profile(), inputs.strategy, inputs.as_of)
+    without = inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page("T", "", ""))
+    assert "When your advisor adds a program list" in without
+    facts["program_list"] = sample(inputs.strategy)
+    page = inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page("T", "", ""))
+    signals = page.split('id="program-signals"')[1].split("</section>")[0]
+    assert "Suggested signals from your program list" in signals and "Sample (City, NY)" in signals
+
+
+def test_explain_words_the_plan_start_apart_from_the_weeks_to_the_exam(strategy):
+    from generator.authoring.explain import key_facts
+
+    profile = make_profile(step2={"result": "pending", "exam_date": date(2027, 6, 15)})
+    plan = dict(key_facts(derive(profile, strategy, date(2026, 12, 3))))["plan"]
+    assert plan.startswith("12-week plan starts 2027-03-23") and "the exam is 27 weeks after the build date 2026-12-03" in plan
+    assert "weeks to the exam, from" not in plan
