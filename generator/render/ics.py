@@ -93,18 +93,24 @@ def ics_for(facts: dict, profile: Any) -> bytes:
     Written directly: the format is a few fixed lines, and icalendar's general serializer
     cost a quarter of an HTML-only build. The tests read every file back with icalendar.
     """
-    title = _escape(f"Residency application {facts['cycle']}: {facts['name']}")
-    stamp = facts["dates"]["as_of"].strftime("%Y%m%dT000000Z")
+    title = f"Residency application {facts['cycle']}: {facts['name']}"
+    events = [(uid(profile.id, m.id), m) for m in milestones(facts, profile)]
+    return calendar(title, events, facts["dates"]["as_of"])
+
+
+def calendar(title: str, events: list[tuple[str, Milestone]], stamp: date) -> bytes:
+    """A calendar of all-day events, each with its UID; DTSTAMP is the build date, so the bytes are stable."""
+    name = _escape(title)
     lines = ["BEGIN:VCALENDAR", f"PRODID:-//matchguide//{GENERATOR}//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"NAME:{title}", f"X-WR-CALNAME:{title}"]
-    for milestone in milestones(facts, profile):
+             "METHOD:PUBLISH", f"NAME:{name}", f"X-WR-CALNAME:{name}"]
+    for event_uid, milestone in events:
         lines += [
             "BEGIN:VEVENT",
             f"SUMMARY:{_escape(milestone.summary)}",
             f"DTSTART;VALUE=DATE:{milestone.first:%Y%m%d}",
             f"DTEND;VALUE=DATE:{milestone.last + timedelta(days=1):%Y%m%d}",  # all-day DTEND is exclusive
-            f"DTSTAMP:{stamp}",
-            f"UID:{uid(profile.id, milestone.id)}",
+            f"DTSTAMP:{stamp:%Y%m%d}T000000Z",
+            f"UID:{event_uid}",
             f"DESCRIPTION:{_escape(milestone.description)}",
             "TRANSP:TRANSPARENT",  # a milestone does not make the day busy
             "END:VEVENT",
