@@ -38,10 +38,24 @@ MAX_EXPONENT = 64
 GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class LimitedSandbox(SandboxedEnvironment):
     """The Jinja sandbox, plus bounds on `*` and `**` so a template cannot allocate or compute without end."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`facts.band.id`: a plain dict's key is returned at once. The sandbox would look for an attribute
+        first and take the key after the AttributeError; for a key that is no dict attribute that is the
+        same value, found without raising (templates read facts this way hundreds of times per guide)."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -85,13 +99,14 @@ def deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^:\"'=$@%;,/?])")
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>&~^:\"'=$@%;,/?"
+_MD_ESCAPES = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # one pass in C, for every printed value
 
 
 def md_escape(value: Any) -> str:
     """Escape every Markdown-significant character so a value renders as literal text."""
     text = value if isinstance(value, str) else format_value(value)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_MD_ESCAPES)
 
 
 def format_value(value: Any) -> str:
@@ -165,8 +180,9 @@ class Renderer:
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
+        # One build, one theme: no re-checking each template file's time on every include (a stat per include).
         self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
-                                              undefined=StrictUndefined)
+                                        undefined=StrictUndefined, auto_reload=False)
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
