@@ -22,9 +22,9 @@ from jinja2 import (FileSystemLoader, StrictUndefined, Template, TemplateError, 
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from mdit_py_plugins.container import container_plugin
 
 from generator.render import charts
+from generator.render.markdown import make_markdown, render_blocks
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
@@ -32,7 +32,6 @@ from generator.decide.facts import schema as facts_schema
 from generator.decide.selection import Selection
 from generator.load.strategy import Strategy
 
-CONTAINERS = ("tip", "warning", "note")
 MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`
 MAX_EXPONENT = 64
 GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
@@ -143,14 +142,6 @@ def _filters(env: SandboxedEnvironment) -> None:
     env.filters.update(date=long_date, shortdate=short_date, number=number)
 
 
-def make_markdown() -> MarkdownIt:
-    """CommonMark without raw HTML, plus tables and tip/warning/note containers."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-    for name in CONTAINERS:
-        md.use(container_plugin, name)
-    return md
-
-
 @dataclass(frozen=True)
 class Page:
     """Where a page sits in the site and what it links to."""
@@ -173,6 +164,7 @@ class Renderer:
         self.site = {"generator": generator, "cycle": cycle, "as_of": as_of}
         self.md = make_markdown()
         self._md_cache: dict[tuple[int, str], Markup] = {}
+        self._block_cache: dict[int, dict[str, str]] = {}
         self._refused_links: list[str] = []
         self.md.validateLink = self._validate_link
         self._slots = threading.local()  # the plain values of the body being rendered (see _finalize)
@@ -291,6 +283,18 @@ class Renderer:
         return Markup(_fill(html, slots)) if html else None
 
     def _markdown(self, text: str, shift: int) -> str:
+        """Markdown to HTML one top-level block at a time, each distinct block once (render/markdown.py)."""
+        refused = len(self._refused_links)
+
+        def block_html(block: str) -> str:
+            nonlocal refused
+            refused = len(self._refused_links)
+            return self._markdown_text(block, shift)
+
+        cache = self._block_cache.setdefault(shift, {})
+        return render_blocks(text, block_html, cache, cacheable=lambda: len(self._refused_links) == refused)
+
+    def _markdown_text(self, text: str, shift: int) -> str:
         tokens = self.md.parse(text)
         for token in tokens if shift else ():
             if token.type in ("heading_open", "heading_close"):
