@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from generator import __version__
 from generator.decide.facts import derive
-from generator.decide.selection import Selection, select
+from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, MatchguideError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
@@ -60,7 +60,7 @@ class Guide:
 
     profile: Profile
     facts: dict
-    selection: Selection
+    selection: Decisions
     slug: str
 
 
@@ -97,7 +97,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
 def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
-    return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id))
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id))
 
 
 def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
@@ -318,7 +318,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
     for profile in profiles:
         facts = derive(profile, inputs.strategy, inputs.as_of)
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
     return inputs, profiles, problems

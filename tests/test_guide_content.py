@@ -119,7 +119,7 @@ def test_every_item_reaches_a_sample_profile():
     received: set[tuple[str, str]] = set()
     layouts: set[str] = set()
     for profile in profiles:
-        sel = select(derive(profile, inputs.strategy, AS_OF), inputs.content, inputs.theme)
+        sel = select(derive(profile, inputs.strategy, AS_OF), inputs.rules)
         received |= {(i.kind, i.id) for i in sel.items()}
         layouts.add(sel.layout.id)
     unreachable = {(i.kind, i.id) for i in inputs.content.items()} - received

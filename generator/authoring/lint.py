@@ -18,7 +18,7 @@ from generator.project import Inputs
 def rule_warnings(inputs: Inputs) -> list[Problem]:
     """Every comparison, in content and theme rules, of a fact with a value it never holds (`visa == 'J1'`)."""
     domains = value_domains(inputs.strategy)
-    rules = [item.rule for item in inputs.content.items()] + [layout.rule for layout in inputs.theme.layouts]
+    rules = [candidate.rule for candidate in inputs.rules.candidates]
     return [warning for rule in rules for warning in impossible_values(rule, domains)]
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from generator.load import yamlstrict
+from generator.load.fields import Reader
 from generator.errors import InputError, Problem
 
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
@@ -126,45 +126,6 @@ class Strategy:
         return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
 
 
-class _Reader:
-    """Pulls typed values out of a Document, collecting located problems."""
-
-    def __init__(self, doc: yamlstrict.Document):
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def get(self, path: tuple, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
-        value: Any = self.doc.data
-        for key in path:
-            if isinstance(value, dict) and key in value:
-                value = value[key]
-            elif isinstance(value, list) and isinstance(key, int) and key < len(value):
-                value = value[key]
-            else:
-                if not optional:
-                    self.fail(path, "is required")
-                return None
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
-            return None
-        if not isinstance(value, kind):
-            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
-            return None
-        return value
-
-    def fail(self, path: tuple, message: str) -> None:
-        field = ".".join(str(p) for p in path)
-        self.problems.append(Problem(self.doc.source, self.doc.line_of(path), field, message))
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "an integer", float: "a number", str: "text", list: "a list", dict: "a mapping", date: "a date"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
 def load_strategy(path: Path, source: str | None = None) -> Strategy:
     """Read and check the strategy data file; raise InputError with every problem found."""
     source = source or str(path)
@@ -173,7 +134,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     except OSError as exc:
         raise InputError(Problem(source, None, None, f"cannot read the strategy data file: {exc.strerror}")) from None
     doc = yamlstrict.load(raw, source)
-    r = _Reader(doc)
+    r = Reader(doc)
 
     standards = []
     for i, _ in enumerate(r.get(("passing_standard",), list) or []):
@@ -183,7 +144,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             standards.append((start, score))
     standards.sort(reverse=True)
     if not standards:
-        r.fail(("passing_standard",), "needs at least one {from, score} entry")
+        r.report(("passing_standard",), "needs at least one {from, score} entry")
 
     bands: list[Band] = []
     upper: int | None = None
@@ -197,11 +158,11 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             opens=r.get(("bands", i, "opens"), str) or "",
         )
         if upper is not None and low is not None and low >= upper:
-            r.fail(("bands", i, "min"), f"bands must go from the highest down; {low} is not below {upper}")
+            r.report(("bands", i, "min"), f"bands must go from the highest down; {low} is not below {upper}")
         bands.append(band)
         upper = low
     if bands and bands[-1].min is not None:
-        r.fail(("bands",), "the last band must have `min: null` (it takes every lower score)")
+        r.report(("bands",), "the last band must have `min: null` (it takes every lower score)")
     pending = Band(
         id=r.get(("pending_band", "id"), str) or "pending",
         label=r.get(("pending_band", "label"), str) or "",
@@ -214,19 +175,19 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     for i, _ in enumerate(r.get(("tiers",), list) or []):
         programs = r.get(("tiers", i, "programs"), list) or []
         if len(programs) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in programs):
-            r.fail(("tiers", i, "programs"), "expected [min, max] as two integers")
+            r.report(("tiers", i, "programs"), "expected [min, max] as two integers")
             programs = [0, 0]
         tiers.append(Tier(r.get(("tiers", i, "id"), str) or "", r.get(("tiers", i, "min"), int, optional=True), tuple(programs)))
     tier_ids = [t.id for t in tiers]
     failure_min_tier = r.get(("modifiers", "failure_min_tier"), str) or ""
     if tiers and failure_min_tier not in tier_ids:
-        r.fail(("modifiers", "failure_min_tier"), f"expected one of {', '.join(tier_ids)}")
+        r.report(("modifiers", "failure_min_tier"), f"expected one of {', '.join(tier_ids)}")
 
     plan: list[Phase] = []
     for i, _ in enumerate(r.get(("study_plan",), list) or []):
         weeks = r.get(("study_plan", i, "weeks"), list) or [1, 1]
         if len(weeks) != 2 or not all(isinstance(w, int) for w in weeks) or weeks[0] > weeks[1]:
-            r.fail(("study_plan", i, "weeks"), "expected [first week, last week]")
+            r.report(("study_plan", i, "weeks"), "expected [first week, last week]")
             weeks = [1, 1]
         plan.append(Phase(
             id=r.get(("study_plan", i, "id"), str) or "",
@@ -239,7 +200,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
 
     weekday_name = (r.get(("timing", "match_day", "weekday"), str) or "friday").lower()
     if weekday_name not in WEEKDAYS:
-        r.fail(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
+        r.report(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
     strategy = Strategy(
         passing_standard=tuple(standards),
         bands=tuple(bands),
@@ -265,7 +226,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     return strategy
 
 
-def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
+def _program_list_rules(r: Reader, tier_ids: list[str]) -> ProgramListRules:
     """The `program_list` block: margins, IMG shares, the mix per tier (shares summing to 1), signals per season."""
     base = ("program_list",)
 
@@ -276,18 +237,18 @@ def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
         # YAML gives a binary float; its shortest repr is exactly what the advisor typed (0.45, not 0.4500000001).
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not 0 <= number <= 100:
-            r.fail(base + path, f"expected a number from 0 to 100, got {value!r}")
+            r.report(base + path, f"expected a number from 0 to 100, got {value!r}")
         return number
 
     mix: dict[str, dict[str, Decimal]] = {}
     for tier in tier_ids:
         shares = {c: share(("mix", tier, c)) for c in CATEGORIES}
         if all(isinstance(v, Decimal) for v in shares.values()) and sum(shares.values()) != 1 and tier_ids:
-            r.fail(base + ("mix", tier), f"the reach, target and likely shares must add up to 1, not {sum(shares.values())}")
+            r.report(base + ("mix", tier), f"the reach, target and likely shares must add up to 1, not {sum(shares.values())}")
         mix[tier] = shares
     for tier in (r.get(base + ("mix",), dict) or {}):
         if tier not in tier_ids:
-            r.fail(base + ("mix", tier), f"no tier {tier!r} in `tiers` ({', '.join(tier_ids)})")
+            r.report(base + ("mix", tier), f"no tier {tier!r} in `tiers` ({', '.join(tier_ids)})")
     signals = []
     for i, _ in enumerate(r.get(base + ("signals",), list) or []):
         season = r.get(base + ("signals", i, "season"), int)
@@ -296,11 +257,11 @@ def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
         if None not in (season, gold, silver):
             signals.append((season, gold, silver))
     if not signals:
-        r.fail(base + ("signals",), "needs at least one {season, gold, silver} entry")
+        r.report(base + ("signals",), "needs at least one {season, gold, silver} entry")
     likely = r.get(base + ("margins", "likely"), int)
     target = r.get(base + ("margins", "target"), int)
     if likely is not None and target is not None and target > likely:
-        r.fail(base + ("margins", "target"), f"the target margin ({target}) must not be above the likely margin ({likely})")
+        r.report(base + ("margins", "target"), f"the target margin ({target}) must not be above the likely margin ({likely})")
     return ProgramListRules(
         far_above=r.get(base + ("far_above",), int) or 0,
         likely_margin=likely or 0,
