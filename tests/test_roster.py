@@ -253,3 +253,20 @@ def test_changes_are_a_short_human_diff():
     assert differences(None, after)["known"] is False
     assert differences({**before, "program_list": None}, after)["lines"][-1] == "program list: new, 2 programs (short)"
     assert differences(before, {**after, "program_list": None})["lines"][-1] == "program list: no longer in the guide"
+
+
+def test_program_list_figures_and_a_manifest_without_lists():
+    from generator.write.cohort import figures, list_figures
+
+    listed = {"id": "a", "name": "A", "source": "profiles/a.yaml", "band": "solid", "flags": [],
+              "program_list": {"count": 80, "short": True, "reach": [], "target": [], "likely": [],
+                               "confirm_visa": ["P1", "P2"]}}
+    unlisted = {"id": "b", "name": "B", "source": "profiles/b.yaml", "band": "pending", "flags": [], "program_list": None}
+    older = {"id": "c", "name": "C", "source": "profiles/c.yaml", "band": "top", "flags": ["no_usce"]}  # no key at all
+    assert list_figures(listed) == {"count": 80, "short": True, "confirm_visa": 2}
+    assert list_figures(unlisted) is None and list_figures(older) is None
+    found = figures([listed, unlisted, older], [], [], [("top", "Top"), ("solid", "Solid"), ("pending", "Pending")])
+    assert found["lists"] == {"count": 1, "short": 1, "confirm_visa": 2}
+    assert [b["count"] for b in found["by_band"]] == [1, 1, 1]
+    assert found["flags"][1] == {"flag": "no_usce", "label": "no US clinical experience", "who": ["C"]}
+    assert figures([unlisted], [], [], [("pending", "Pending")])["lists"] == {"count": 0, "short": 0, "confirm_visa": 0}
