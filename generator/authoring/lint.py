@@ -13,6 +13,7 @@ from generator.decide.facts import value_domains
 from generator.decide.rules import impossible_values
 from generator.errors import Problem
 from generator.project import Inputs
+from generator.decide.profile_dates import cohort_date_warnings
 
 
 def rule_warnings(inputs: Inputs) -> list[Problem]:
@@ -23,5 +24,7 @@ def rule_warnings(inputs: Inputs) -> list[Problem]:
 
 
 def check_warnings(inputs: Inputs, profiles: Sequence[Any], profiles_dir: Path) -> list[Problem]:
-    """The rule warnings, then one per placeholder value still in a profile."""
-    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+    """The rule warnings, then one per placeholder value still in a profile, then the profile dates that cannot be
+    right on the build date (future practice exams, results dated in the future)."""
+    return (rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+            + cohort_date_warnings(profiles, inputs.as_of))
