@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from generator.write import privacy
 from generator.errors import BuildError
+from tests.conftest import make_profile
 from tests.golden import build_mini
 
 
@@ -17,7 +17,7 @@ def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
     out = tmp_path / "output"
     build_mini(out)
     doc = json.loads((out / "manifest.json").read_text())
-    profiles = [SimpleNamespace(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
+    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
                 for e in doc["profiles"]]
     monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
     privacy.check(out, profiles, doc["profiles"])  # clean as built

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from generator.errors import Problem
+from generator.load.profiles import Profile
 from generator.authoring.scaffold import PLACEHOLDERS_MARK, name_from_id
 from generator.deliver.addresses import placeholder_address
 
-def placeholder_warnings(profiles: Iterable[Any], profiles_dir: Path, as_of: dt.date) -> list[Problem]:
+def placeholder_warnings(profiles: Iterable[Profile], profiles_dir: Path, as_of: dt.date) -> list[Problem]:
     """One located warning per placeholder value still in a valid profile."""
     warnings = []
     for profile in profiles:
