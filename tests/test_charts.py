@@ -160,7 +160,7 @@ def test_timeline_shows_every_phase_and_date():
         assert phase["title"] in g.find(f"{SVG}title").text
     events = {g.get("data-event"): g.find(f"{SVG}text").text for g in group(root, "event")}
     assert events == {"as_of": "As of 25 Nov", "exam": "Exam 20 May", "score_release": "Score 17 Jun",
-                      "eras": "ERAS 1 Sep", "match_day": "Match Day 17 Mar"}
+                      "eras": "Apply 1 Sep", "match_day": "Match Day 17 Mar"}
     xs = {g.get("data-event"): float(g.find(f"{SVG}line").get("x1")) for g in group(root, "event")}
     assert xs["as_of"] < xs["exam"] < xs["score_release"] < xs["eras"] < xs["match_day"]
     # The exam is the day after the last phase ends.

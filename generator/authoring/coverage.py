@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from generator.decide import facts as facts_mod
-from generator.decide.selection import KINDS, Rulebook, select
+from generator.decide.selection import KINDS, Rulebook, matches_record, select
 from generator.errors import Problem
 from generator.load.content import ALWAYS, Content
 from generator.load.profiles import Profile
@@ -64,6 +64,7 @@ def coverage(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook, *, band_or
     order = tuple(band_order) or tuple(sorted(set(bands)))
     profiles = [profile for profile, _ in cohort]
     warnings = _warnings(rows, profiles, bands, rules.content, cohort_source)
+    warnings += _record_warnings(cohort, rules)
     return Coverage(tuple(p.id for p in profiles), bands, order, tuple(rows), tuple(warnings))
 
 
@@ -98,6 +99,23 @@ def _warnings(rows: list[Row], profiles: list[Profile], bands: tuple[str, ...], 
         why = ("no example is written for that band" if not written
                else f"the rules of all {written} example(s) for that band are false for this applicant")
         warnings.append(Problem(profile.source, None, None, f"gets no worked example of its band '{band}': {why}"))
+    return warnings
+
+
+def _record_warnings(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook) -> list[Problem]:
+    """Applicants whose worked examples all tell a different story on exam failures than their own record."""
+    by_id = {item.id: item for item in rules.content.examples}
+    warnings = []
+    for profile, facts in cohort:
+        got = [by_id[i] for i in select(facts, rules).selected("example") if i in by_id]
+        if got and not any(matches_record(item.record, facts) for item in got):
+            failures = facts["failures_total"]
+            own = f"{failures} failed attempt(s)" if failures else "no failed attempt"
+            names = ", ".join(item.id for item in got)
+            only = "its only example does not" if len(got) == 1 else "none of its examples does"
+            warnings.append(Problem(profile.source, None, None,
+                                    f"{only} match its record ({own}): {names}; write an example of band "
+                                    f"'{facts['band']['id']}' with a record like this applicant's"))
     return warnings
 
 

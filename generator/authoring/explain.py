@@ -54,13 +54,17 @@ def key_facts(facts: dict) -> list[tuple[str, str]]:
     exam += [f"exam {show(step2['exam_date'])}"] if step2["exam_date"] else []
     exam += [f"{step2['practice_count']} practice exam(s)"] if step2["practice_count"] else []
     exam += [f"qbank {show(step2['qbank_percent'])}%"] if step2["qbank_percent"] is not None else []
-    when = [f"ERAS {show(dates['eras'])}", f"Match Day {show(dates['match_day'])}"]
+    season = facts["season"]
+    expected = ", expected dates" if season["expected"] else ""
+    when = [f"{season['name']} season{expected}: submit from {show(dates['eras'])}, "
+            f"programs read from {show(dates['programs_read_from'])}, Match Day {show(dates['match_day'])}"]
     if dates["score_release"]:
         margin = dates["release_margin_days"]
-        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to ERAS)")
+        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to submit-from)")
     if plan["available"]:
-        compressed = " (compressed)" if plan["compressed"] else ""
-        study = f"{plan['weeks']} weeks to the exam{compressed}, from {show(plan['start'])}"
+        kind = "shortened plan (under 12 weeks left)" if plan["compressed"] else "12-week plan"
+        study = (f"{kind} starts {show(plan['start'])}; the exam is {plan['weeks']} weeks after "
+                 f"the build date {show(dates['as_of'])}")
     else:
         study = "none (no future exam date for a pending Step 2 CK)"
     person = (f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "

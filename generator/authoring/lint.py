@@ -14,6 +14,7 @@ from generator.decide.rules import impossible_values
 from generator.errors import Problem
 from generator.load.profiles import Profile
 from generator.project import Inputs
+from generator.decide.profile_dates import cohort_date_warnings
 
 
 def rule_warnings(inputs: Inputs) -> list[Problem]:
@@ -24,5 +25,7 @@ def rule_warnings(inputs: Inputs) -> list[Problem]:
 
 
 def check_warnings(inputs: Inputs, profiles: Sequence[Profile], profiles_dir: Path) -> list[Problem]:
-    """The rule warnings, then one per placeholder value still in a profile."""
-    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+    """The rule warnings, then one per placeholder value still in a profile, then the profile dates that cannot be
+    right on the build date (future practice exams, results dated in the future)."""
+    return (rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+            + cohort_date_warnings(profiles, inputs.as_of))

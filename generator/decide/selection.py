@@ -16,6 +16,7 @@ from generator.errors import InputError, Problem
 from generator.load.content import ALWAYS, Content, Item, Layout, Theme
 
 KINDS = ("section", "example", "faq", "layout")
+MAX_EXAMPLES = 2  # worked examples per guide: the closest ones of the applicant's band
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,11 @@ class Decisions:
 
 
 def select(facts: dict, rules: Rulebook) -> Decisions:
-    """Every item whose rule holds (an example also needs the applicant's band), and the first layout whose
-    rule holds (the last layout when none does); each decision with the values that made it."""
+    """Every item whose rule holds, and the first layout whose rule holds (the last layout when none does);
+    each decision with the values that made it. Examples: of the applicant's band, rule holding, the
+    MAX_EXAMPLES closest to the applicant's record (ties: content order), shown in content order."""
     band = facts["band"]["id"]
+    closest = _closest_examples(facts, rules, band)
     decisions: list[Decision] = []
     chosen: dict[str, list] = {kind: [] for kind in KINDS}
     for c in rules.candidates:
@@ -134,7 +137,9 @@ def select(facts: dict, rules: Rulebook) -> Decisions:
         extra: dict[str, Any] = {}
         if c.kind == "example":
             extra = {"band": c.band, "band_matches": c.band == band, "applicant_band": band}
-            selected = c.band == band and bool(holds)
+            selected = c.id in closest
+            if c.band == band and holds and not selected:
+                extra["note"] = f"closer examples of the band were chosen (at most {MAX_EXAMPLES})"
         elif c.kind == "layout":
             first = chosen["layout"][0].id if chosen["layout"] else None
             selected = bool(holds) and first is None
@@ -151,3 +156,41 @@ def select(facts: dict, rules: Rulebook) -> Decisions:
         decisions[last] = replace(decisions[last], selected=True, note="no layout rule holds; the last one is used")
     return Decisions(chosen["layout"][0], tuple(chosen["section"]), tuple(chosen["example"]), tuple(chosen["faq"]),
                      tuple(decisions))
+
+
+def _closest_examples(facts: dict, rules: Rulebook, band: str) -> set[str]:
+    """The ids of the examples a guide shows: band and rule first, then closeness of the record."""
+    fitting = []
+    for c in rules.candidates:
+        if c.kind != "example" or c.band != band or c.item is None:
+            continue
+        try:
+            if not c.rule.evaluate(facts):
+                continue
+        except RuleError:
+            continue
+        fitting.append(c.item)
+    ranked = sorted(fitting, key=lambda item: (distance(item.record, facts), item.order, item.id))
+    return {item.id for item in ranked[:MAX_EXAMPLES]}
+
+
+def distance(record: dict | None, facts: dict) -> int:
+    """How far an example's fictional applicant is from this applicant: failures weigh most,
+    then a projected score and being a student, then the H-1B need, then the gap and US experience."""
+    if not record:
+        return 0
+    gap_limit = facts["modifiers"]["long_gap_years"]
+    checks = (
+        ("failures", 4, lambda v: (v > 0) == (facts["failures_total"] > 0)),
+        ("projected", 3, lambda v: v == facts["band"]["projected"]),
+        ("student", 3, lambda v: v == facts["in_medical_school"]),
+        ("visa", 2, lambda v: (v == "h1b") == (facts["visa"] == "h1b")),
+        ("gap", 1, lambda v: (v > gap_limit) == (facts["gap"] > gap_limit)),
+        ("usce_months", 1, lambda v: (v == 0) == (facts["usce_months"] == 0)),
+    )
+    return sum(weight for key, weight, same in checks if key in record and not same(record[key]))
+
+
+def matches_record(record: dict | None, facts: dict) -> bool:
+    """Whether an example's fictional record agrees with the applicant's on exam failures."""
+    return not record or "failures" not in record or (record["failures"] > 0) == (facts["failures_total"] > 0)

@@ -22,13 +22,16 @@ TEMPLATE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 # kind -> (folder, required fields, optional fields)
 KINDS = {
     "section": ("sections", ("id", "title", "order", "when"), ("template",)),
-    "example": ("examples", ("id", "title", "band", "order"), ("when",)),
+    "example": ("examples", ("id", "title", "band", "order"), ("when", "record")),
     "faq": ("faq", ("id", "question", "order", "when"), ()),
 }
 ALWAYS = "true"
 # Ids the theme uses for its own parts of the page; a section with one of these would clash.
 RESERVED_IDS = {"worked-examples", "faq", "main", "top", "toc-title", "contents"}
 RESERVED_PREFIXES = ("example-", "faq-", "chart-")
+# An example's `record`: the traits of its fictional applicant that choose it for the closest readers.
+RECORD_FIELDS = {"failures": int, "gap": int, "usce_months": (int, float), "visa": str, "student": bool, "projected": bool}
+RECORD_VISAS = ("j1", "h1b", "either", "none")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Item:
     band: str | None = None
     template_line: int | None = None
     id_line: int | None = None
+    record: dict | None = None  # examples only: the fictional applicant's traits (RECORD_FIELDS)
 
 
 @dataclass
@@ -124,7 +128,8 @@ def _load_item(path: Path, kind: str, source: str, band_ids: list[str]) -> Item:
     r = Reader(doc)
     data = r.fields(doc.data if isinstance(doc.data, dict) else {}, (), required + optional) or {}
     checks = {"id": _section_id if kind == "section" else identifier, "title": _TEXT, "question": _TEXT,
-              "order": integer(), "when": _RULE, "band": choice(band_ids), "template": _TEMPLATE}
+              "order": integer(), "when": _RULE, "band": choice(band_ids), "template": _TEMPLATE,
+              "record": _record}
     values = {key: r.value(data, (), key, checks[key], required=key in required and (key, kind) != ("when", "example"))
               for key in required + optional}
     if r.problems:
@@ -148,7 +153,24 @@ def _load_item(path: Path, kind: str, source: str, band_ids: list[str]) -> Item:
         band=values.get("band"),
         template_line=where("template") if values.get("template") is not None else None,
         id_line=where("id"),
+        record=values.get("record"),
     )
+
+
+def _record(value: Any) -> str | None:
+    """An example's `record`: a mapping of known traits with the right types (None when it is good)."""
+    if not isinstance(value, dict):
+        return f"expected a mapping such as {{failures: 0, gap: 3}}, got {value!r}"
+    for key, item in value.items():
+        kind = RECORD_FIELDS.get(key)
+        if kind is None:
+            return f"unknown trait {key!r}; expected {', '.join(RECORD_FIELDS)}"
+        if isinstance(item, bool) != (kind is bool) or not isinstance(item, kind):
+            expected = "true or false" if kind is bool else "text" if kind is str else "a number"
+            return f"{key}: expected {expected}, got {item!r}"
+        if key == "visa" and item not in RECORD_VISAS:
+            return f"visa: expected one of {', '.join(RECORD_VISAS)}, got {item!r}"
+    return None
 
 
 def _reserved(value: str) -> str | None:

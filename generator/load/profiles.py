@@ -47,6 +47,7 @@ class Practice:
     date: dt.date
     score: int
     name: str | None
+    index: int = field(default=0, compare=False)  # its position in the file, for located messages
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,7 @@ def _read_practice(r: Reader, items: Any, path: tuple) -> tuple[Practice, ...] |
         if any_bad(date, score, name):
             bad = True
         else:
-            exams.append(Practice(date, score, name))
+            exams.append(Practice(date, score, name, index))
     return BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
 
 

@@ -43,6 +43,42 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Fee:
+    up_to: int | None  # the last program this price applies to; None: every program after
+    fee: int
+
+
+@dataclass(frozen=True)
+class Season:
+    """One ERAS season (named by its Match year): its dates and ERAS fee table. Signals: `program_list.signals`."""
+
+    season: int
+    opens: date
+    submit_from: date
+    programs_read_from: date
+    rank_list_deadline: date
+    match_day: date
+    eras_fees: tuple[Fee, ...]
+    expected: bool = False  # worked out from an earlier season, not published data
+    based_on: int | None = None  # the season the dates were carried from
+
+
+SEASON_DATES = ("opens", "submit_from", "programs_read_from", "rank_list_deadline", "match_day")
+
+
+def carry_date(day: date, years: int) -> date:
+    """The same weekday of the same week of the same month, `years` later ("the first Wednesday of September")."""
+    nth = (day.day - 1) // 7
+    year = day.year + years
+    first = date(year, day.month, 1)
+    first_same = 1 + (day.weekday() - first.weekday()) % 7
+    last = calendar.monthrange(year, day.month)[1]
+    while first_same + 7 * nth > last:  # a fifth week that this month lacks: take its last such weekday
+        nth -= 1
+    return first.replace(day=first_same + 7 * nth)
+
+
+@dataclass(frozen=True)
 class ProgramListRules:
     """The numbers that turn the program spreadsheet into one applicant's list (docs/program-list.md)."""
 
@@ -85,6 +121,29 @@ class Strategy:
     study_plan: tuple[Phase, ...]
     program_list: ProgramListRules
     digest: str
+    seasons: tuple[Season, ...] = ()
+    recovery_target: int | None = None
+
+    def season_for(self, cycle: int) -> Season:
+        """The ERAS season of an applicant who applies in `cycle` (the season is cycle + 1).
+
+        A season without its own entry takes the latest earlier one (else the earliest),
+        moved to the same weekdays; with no entry at all, the `timing` defaults apply.
+        """
+        wanted = cycle + 1
+        for season in self.seasons:
+            if season.season == wanted:
+                return season
+        if self.seasons:
+            earlier = [s for s in self.seasons if s.season < wanted]
+            base = max(earlier, key=lambda s: s.season) if earlier else min(self.seasons, key=lambda s: s.season)
+            years = wanted - base.season
+            moved = {name: carry_date(getattr(base, name), years) for name in SEASON_DATES}
+            return Season(season=wanted, eras_fees=base.eras_fees, expected=True, based_on=base.season, **moved)
+        submit = date(cycle, self.eras_month, self.eras_day)
+        match = self._nth_weekday(cycle + self.match_year_offset)
+        return Season(season=wanted, opens=date(cycle, 6, 1), submit_from=submit, programs_read_from=submit,
+                      rank_list_deadline=match, match_day=match, eras_fees=(), expected=True)
 
     def standard_on(self, day: date) -> int:
         """The Step 2 CK passing standard in force on `day`."""
@@ -115,12 +174,14 @@ class Strategy:
         return len(self.tiers) - 1
 
     def eras_date(self, cycle: int) -> date:
-        """The day ERAS opens for a cycle."""
-        return date(cycle, self.eras_month, self.eras_day)
+        """The first day applicants can submit ERAS applications, for an applicant who applies in `cycle`."""
+        return self.season_for(cycle).submit_from
 
     def match_day(self, cycle: int) -> date:
-        """Match Day for a cycle: the nth given weekday of the month, the year after."""
-        year = cycle + self.match_year_offset
+        """Match Day for an applicant who applies in `cycle`."""
+        return self.season_for(cycle).match_day
+
+    def _nth_weekday(self, year: int) -> date:
         first = date(year, self.match_month, 1)
         offset = (self.match_weekday - first.weekday()) % 7
         return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
@@ -198,7 +259,8 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             focus=r.get(("study_plan", i, "focus"), str) or "",
         ))
 
-    weekday_name = (r.get(("timing", "match_day", "weekday"), str) or "friday").lower()
+    seasons = _read_seasons(r)
+    weekday_name = (r.get(("timing", "match_day", "weekday"), str, optional=True) or "friday").lower()
     if weekday_name not in WEEKDAYS:
         r.report(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
     strategy = Strategy(
@@ -210,20 +272,46 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         long_gap_years=r.get(("modifiers", "long_gap_years"), int) or 0,
         delay_practice_below=r.get(("delay", "practice_below"), int) or 0,
         delay_qbank_below=r.get(("delay", "qbank_below"), (int, float)) or 0,
-        eras_month=r.get(("timing", "eras", "month"), int) or 9,
-        eras_day=r.get(("timing", "eras", "day"), int) or 1,
+        eras_month=r.get(("timing", "eras", "month"), int, optional=True) or 9,
+        eras_day=r.get(("timing", "eras", "day"), int, optional=True) or 1,
         score_release_days=r.get(("timing", "score_release_days"), int) or 0,
-        match_month=r.get(("timing", "match_day", "month"), int) or 3,
+        match_month=r.get(("timing", "match_day", "month"), int, optional=True) or 3,
         match_weekday=WEEKDAYS.get(weekday_name, 4),
-        match_nth=r.get(("timing", "match_day", "nth"), int) or 3,
-        match_year_offset=r.get(("timing", "match_day", "year_offset"), int) or 0,
+        match_nth=r.get(("timing", "match_day", "nth"), int, optional=True) or 3,
+        match_year_offset=r.get(("timing", "match_day", "year_offset"), int, optional=True) or 1,
         study_plan=tuple(plan),
         program_list=_program_list_rules(r, tier_ids),
         digest=hashlib.sha256(raw).hexdigest(),
+        seasons=seasons,
+        recovery_target=r.get(("recovery_target",), int, optional=True),
     )
     if r.problems:
         raise InputError(r.problems)
     return strategy
+
+
+def _read_seasons(r: Reader) -> tuple[Season, ...]:
+    """The `seasons:` list: dates in order, and a fee table whose last row is open-ended."""
+    seasons: list[Season] = []
+    for i, _ in enumerate(r.get(("seasons",), list, optional=True) or []):
+        year = r.get(("seasons", i, "season"), int)
+        days = {name: r.get(("seasons", i, name), date) for name in SEASON_DATES}
+        fees = []
+        rows = r.get(("seasons", i, "eras_fees"), list, optional=True) or []
+        for j, _ in enumerate(rows):
+            fees.append(Fee(r.get(("seasons", i, "eras_fees", j, "up_to"), int, optional=True),
+                            r.get(("seasons", i, "eras_fees", j, "fee"), int) or 0))
+        if fees and fees[-1].up_to is not None:
+            r.report(("seasons", i, "eras_fees"), "the last row needs `up_to: null` (it prices every further program)")
+        if year is None or any(d is None for d in days.values()):
+            continue
+        order = [days[name] for name in SEASON_DATES]
+        if order != sorted(order):
+            r.report(("seasons", i), "dates must come in order: " + ", ".join(SEASON_DATES))
+        if any(s.season == year for s in seasons):
+            r.report(("seasons", i, "season"), f"season {year} is listed twice")
+        seasons.append(Season(season=year, eras_fees=tuple(fees), **days))
+    return tuple(seasons)
 
 
 def _program_list_rules(r: Reader, tier_ids: list[str]) -> ProgramListRules:

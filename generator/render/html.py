@@ -115,6 +115,16 @@ def short_date(value: date | None) -> str:
     return "" if value is None else f"{value.day} {value:%b %Y}"
 
 
+def month_year(value: date | None) -> str:
+    """`September 2027`."""
+    return "" if value is None else f"{value:%B %Y}"
+
+
+def money(value: Any) -> str:
+    """US dollars without cents: `$3,630`."""
+    return "" if value is None else f"${int(value):,}"
+
+
 def number(value: Any) -> str:
     """A number with thousands separators; whole floats without decimals."""
     if value is None:
@@ -125,7 +135,7 @@ def number(value: Any) -> str:
 
 
 def _filters(env: SandboxedEnvironment) -> None:
-    env.filters.update(date=long_date, shortdate=short_date, number=number)
+    env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
 
 
 def make_markdown() -> MarkdownIt:
