@@ -109,11 +109,11 @@ def test_what_new_wrote_is_a_located_check_warning_until_corrected(project: Proj
     code, out, err = run(capsys, "check", "--quiet")
     assert code == 0
     assert [line for line in err.splitlines() if "aisha-rahman" in line] == [
-        f"warning: profiles/aisha-rahman.yaml:{at['email']}: email: aisha-rahman@example.invalid is a placeholder: "
-        "addresses under .invalid never receive mail; write the applicant's real address",
         f"warning: profiles/aisha-rahman.yaml:{at['name']}: name: 'Aisha Rahman' is the name `matchguide new` made "
         "from the id; write the applicant's name as it should appear (if it is right, delete the line "
         "'# Placeholders from `matchguide new`: …')",
+        f"warning: profiles/aisha-rahman.yaml:{at['email']}: email: aisha-rahman@example.invalid is a placeholder: "
+        "addresses under .invalid never receive mail; write the applicant's real address",
         f"warning: profiles/aisha-rahman.yaml:{at['graduation_year']}: graduation_year: {year} is this year and "
         "Step 1 is pending, as `matchguide new` writes them; write the year of graduation and the Step 1 result"]
     assert "3 warning(s)" in out
