@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from generator import __version__
 from generator.decide.facts import derive
-from generator.decide.selection import Selection, select
+from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, MatchguideError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
@@ -60,7 +60,7 @@ class Guide:
 
     profile: Profile
     facts: dict
-    selection: Selection
+    selection: Decisions
     slug: str
 
 
@@ -85,8 +85,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         _carry_over(staged, previous, options, result, reporter)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
+        extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale)
+        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
+               options.ledger)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
@@ -95,7 +97,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
 def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
-    return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id))
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id))
 
 
 def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
@@ -316,7 +318,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
     for profile in profiles:
         facts = derive(profile, inputs.strategy, inputs.as_of)
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
     return inputs, profiles, problems
