@@ -147,6 +147,8 @@ def test_email_never_sends_to_a_placeholder_or_example_address(project: Project,
     code, out, err = run(capsys, "email")
     assert code == 1
     assert sorted(p.name for p in (project.out / "outbox").iterdir()) == ["ada-okafor.eml"]
+    eml = (project.out / "outbox" / "ada-okafor.eml").read_bytes().decode("ascii")
+    assert "Everything is in the attached PDF" in eml and "separate message" not in eml  # no site URL: no promise
     assert "not ready: profiles/zed-placeholder.yaml: email: zed-placeholder@example.invalid is a placeholder: " \
            "addresses under .invalid never receive mail; write the applicant's real address in their profile" in out
     assert "not ready: profiles/bruno-reis.yaml: email: bruno.reis@example.org is an example address (example.org " \

@@ -203,6 +203,17 @@ def test_cli_export_then_import_is_unchanged_and_hand_edits_survive(tmp_path):
     assert "usce_months: 7" in profile.read_text()
 
 
+def test_cli_import_says_how_to_write_a_day_first_date(tmp_path):
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    (tmp_path / "c.csv").write_text("id;name;email;graduation_year;step1_result;step1_attempts;step2_exam_date\n"
+                                    "ana;Ana;ana@example.org;2021;pass;1;15/06/2027\n"
+                                    "bo;Bo;bo@example.org;2021;pass;1;2027-06-15\n", encoding="utf-8")
+    done = cli("import", "c.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "error: c.csv:row 2: step2_exam_date: expected a date written as YYYY-MM-DD, got '15/06/2027'" in done.stderr
+    assert "row 3: wrote profiles/bo.yaml" in done.stdout and not (tmp_path / "profiles" / "ana.yaml").exists()
+
+
 def test_cli_import_warns_about_extra_columns_and_reads_semicolons(tmp_path):
     shutil.copytree(ROOT / "content", tmp_path / "content")
     (tmp_path / "c.csv").write_text("id;name;email;graduation_year;step1_result;step1_attempts;Country;called on\n"
