@@ -167,7 +167,8 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
                                 pdf=pdf_rel)
         record["digest"] = digest
         if not options.force and same and (pdf_rel is None or old.get("pdf")) and _keep(staged, record):
-            record["pages"] = old.get("pages")
+            if "pages" in old:  # a fresh entry of an HTML-only build has none: the same inputs, the same bytes
+                record["pages"] = old["pages"]
             if pdf_rel:
                 record["pdf_digest"] = digest
             result.entries.append(record)
@@ -175,7 +176,8 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
             reporter.event("kept", id=profile.id)
             continue
         if not options.pdf and pdf_rel and _keep_pdf(staged, record):
-            record["pages"] = old.get("pages")
+            if "pages" in old:
+                record["pages"] = old["pages"]
         elif not options.pdf:
             record["pdf"] = None
         if not options.pdf and not record["pdf"] and (old.get("pdf") or old.get("pdf_withheld")):
