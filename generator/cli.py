@@ -38,6 +38,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
     p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    p.add_argument("--programs", type=Path, metavar="FILE",
+                   help="the program spreadsheet, .csv or .xlsx (default: content/data/programs.csv when it exists)")
 
 
 def _site_options(p: argparse.ArgumentParser) -> None:
@@ -46,6 +48,8 @@ def _site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
     p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    p.add_argument("--programs", type=Path, metavar="FILE",
+                   help="the program spreadsheet, .csv or .xlsx (default: content/data/programs.csv when it exists)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,6 +180,7 @@ def _options(args: argparse.Namespace) -> Any:
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
         only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
+        programs=getattr(args, "programs", None),
     )
 
 
@@ -234,6 +239,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.build import check
     from generator.decide.facts import derive
+    from generator.decide.program_view import attach, list_summary
     from generator.decide.selection import select
 
     inputs, profiles, problems = check(_options(args))
@@ -242,22 +248,29 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.quiet:
         for profile in profiles:
             facts = derive(profile, inputs.strategy, inputs.as_of)
+            listed = attach(facts, inputs.program_index, inputs.program_status)
             sel = select(facts, inputs.content, inputs.theme)
             print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
-    warnings = []
+            print(f"  program list: {list_summary(listed, facts['program_list_status'])}")
+    # Unknown spreadsheet columns: advisors keep their own, so a warning; an error under --strict.
+    warnings = list(inputs.programs.warnings) if inputs.programs else []
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
         cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
         if args.coverage:
             print(format_matrix(cov), end="")
-        warnings = list(cov.warnings)
-        for w in warnings:
+        warnings += cov.warnings
+        for w in cov.warnings:
             print(f"warning: {w}", file=sys.stderr)
-    counted = f", {len(warnings)} coverage warning(s)" if args.coverage or args.strict else ""
+    sheet_warnings = len(inputs.programs.warnings) if inputs.programs else 0
+    counted = f", {len(warnings) - sheet_warnings} coverage warning(s)" if args.coverage or args.strict else ""
+    counted += f", {sheet_warnings} spreadsheet warning(s)" if sheet_warnings else ""
     print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s){counted}")
     return EXIT_PROBLEMS if problems or (args.strict and warnings) else EXIT_OK
 

@@ -131,15 +131,24 @@ def test_xlsx_formula_cells_use_the_saved_value_or_are_reported(tmp_path):
     header = FIELDS[:9]
     rows = [header, ["A", "First", "Erie", "PA", "community", "yes", "yes", "=40+5", None],
             ["B", "Second", "Erie", "PA", "community", "yes", "yes", "=10*2", "=200+1"]]
-    saved = load_programs(write_xlsx(tmp_path / "saved.xlsx", rows, cached={"H2": "45", "H3": "20", "I3": "201"}))
+    saved = load_programs(write_xlsx(tmp_path / "saved.xlsx", rows, cached={"H2": "45", "H3": "20", "I3": "201"},
+                                  keep_formulas=True))
     assert saved.ok and [(p.img_percent, p.step2_min) for p in saved.programs] == [(45, None), (20, 201)]
-    path = write_xlsx(tmp_path / "unsaved.xlsx", rows, cached={"H2": "45"})
+    path = write_xlsx(tmp_path / "unsaved.xlsx", rows, cached={"H2": "45"}, keep_formulas=True)
     assert messages(load_programs(path)) == [
         f"{path}:3: img_percent: a formula with no saved value: matchguide never runs formulas; "
         "open and save the file in Excel, or type the value",
         f"{path}:3: step2_min: a formula with no saved value: matchguide never runs formulas; "
         "open and save the file in Excel, or type the value",
     ]
+
+
+def test_a_formula_in_the_notes_is_only_a_warning(tmp_path):
+    rows = [FIELDS, ["A", "First", "Erie", "PA", "community", "yes", "yes"] + [None] * 8 + ["=B2"]]
+    sheet = load_programs(write_xlsx(tmp_path / "p.xlsx", rows, keep_formulas=True))
+    assert sheet.ok and len(sheet.programs) == 1
+    assert [p.field for p in sheet.warnings] == ["notes"]
+    assert load_programs(write_xlsx(tmp_path / "q.xlsx", rows)).programs[0].notes == "=B2"
 
 
 def test_xlsm_macros_encryption_and_zip_bombs_are_refused(tmp_path):

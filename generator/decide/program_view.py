@@ -64,6 +64,10 @@ def view(decided: ProgramList, index: ProgramIndex, facts: dict) -> dict:
     by_id = {e["id"]: e for c in groups.values() for e in c}
     costly = sorted(((n, REASONS.index(r), r) for r, n in decided.excluded.items() if n), key=lambda t: (-t[0], t[1]))
     return {
+        "invented": index.invented,
+        "rules": {"far_above": rules.far_above, "likely_margin": rules.likely_margin,
+                  "target_margin": rules.target_margin, "img_rare_below": number(rules.img_rare_below),
+                  "img_friendly_from": number(rules.img_friendly_from)},
         "count": decided.count,
         "short": decided.short,
         "min": decided.min,
@@ -98,3 +102,13 @@ def sample(strategy: Any) -> dict:
                           dict.fromkeys(REASONS, 1), (program,), 1, 1, "j1", 80, 100, 2026, 3, 12)
     facts = {"basis": {"score": 230}}
     return view(decided, index, facts)
+
+
+def list_summary(decided: ProgramList | None, status: str) -> str:
+    """One line for the advisor's tools: `112 programs (short: fewer than 120), 9 to confirm visa`."""
+    if decided is None:
+        return {"pending": "none yet (no Step 2 CK score)", "no_spreadsheet": "none (no program spreadsheet)",
+                "spreadsheet_errors": "none (the program spreadsheet has errors)"}.get(status, status)
+    short = f" (short: fewer than {decided.min})" if decided.short else ""
+    return (f"{decided.count} programs{short}: {len(decided.reach)} reach, {len(decided.target)} target, "
+            f"{len(decided.likely)} likely; {len(decided.confirm_visa)} to confirm visa")

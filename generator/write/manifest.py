@@ -13,7 +13,8 @@ from generator.decide.selection import Selection
 NAME = "manifest.json"
 
 
-def entry(profile: Any, facts: dict, selection: Selection, *, html: str, pdf: str | None) -> dict:
+def entry(profile: Any, facts: dict, selection: Selection, *, html: str, pdf: str | None,
+          program_list: dict | None = None) -> dict:
     """One applicant's manifest record."""
     return {
         "id": profile.id,
@@ -30,6 +31,7 @@ def entry(profile: Any, facts: dict, selection: Selection, *, html: str, pdf: st
         "layout": selection.layout.id,
         "html": html,
         "pdf": pdf,
+        "program_list": program_list,
     }
 
 
