@@ -26,6 +26,7 @@ from generator.project import BuildOptions, Inputs, display, load_cohort, load_i
 from generator.render.html import Page
 from generator.render import sheets
 from generator.render.ics import ics_for
+from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
 from generator.write import manifest
 from generator.write.finish import finish
@@ -73,7 +74,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     """Build the cohort's guides into a staging tree and switch it in; report every problem."""
     reporter = reporter or Reporter()
     result = BuildResult()
-    with BuildLock(options.out), StagedOutput(options.out) as staged:
+    with BuildLock(options.out) as lock, StagedOutput(options.out, lock.real) as staged:
         inputs = load_inputs(options)
         profiles, problems = load_cohort(options, inputs)
         reporter.event("start", guides=len(profiles), pdf=options.pdf)
@@ -82,7 +83,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             reporter.event("warning", problem=warning)
         key = site_key(options.state / "site.key")
         guides = [decide(profile, inputs, key) for profile in profiles]
-        previous = _previous_guides(options.out)
+        previous = _previous_guides(staged.real)
         _write_site_pages(staged, inputs)
         pages: dict[str, int] = {}
         with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter)) as pool:
@@ -232,7 +233,7 @@ def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -
         return
     _RENDER_CONTEXT = (guides, inputs, options)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, die_with_parent, (os.getpid(),)) as pool:
             yield from pool.imap(_render_in_worker, range(len(guides)), chunksize=8)
     finally:
         _RENDER_CONTEXT = None

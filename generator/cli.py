@@ -103,8 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
     p.set_defaults(func=cmd_new)
 
-    p = sub.add_parser("import", help="turn an advisor's spreadsheet (CSV) into profiles",
-                       description="Write DIR/<id>.yaml for every row of a CSV file (one applicant per row; the "
+    p = sub.add_parser("import", help="turn an advisor's spreadsheet (.xlsx or .csv) into profiles",
+                       description="Write DIR/<id>.yaml for every row of a spreadsheet (one applicant per row; the "
                                    "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
                                    "a hand-written profile; a row with problems writes nothing and is reported by row "
                                    "and column, the other rows are still written, and the exit code is 1. A row is "
@@ -112,7 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "values, a row that changes nothing is reported as unchanged, and changes are "
                                    "listed and written only with --overwrite.",
                        epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25")
-    p.add_argument("csv", type=Path, metavar="CSV", help="the spreadsheet, saved as CSV (UTF-8), header row first")
+    p.add_argument("csv", type=Path, metavar="FILE",
+                   help="the spreadsheet: .xlsx (first sheet) or .csv (UTF-8, `,` or `;`), header row first")
     p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
     p.add_argument("--overwrite", action="store_true",
                    help="update existing profiles with the fields the row changes (they are listed)")
@@ -220,6 +221,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
+    if args.only and doc:
+        from generator.deliver.message import guide_locations
+
+        print("\n".join(guide_locations(doc, args.out, args.only)))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 

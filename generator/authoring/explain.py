@@ -222,7 +222,8 @@ def explain_applicant(options: BuildOptions, applicant_id: str) -> tuple[Explana
     profiles, problems = load_cohort(replace(options, only=[applicant_id], shard=None), inputs)
     found = next((p for p in profiles if p.id == applicant_id), None)
     if found is None:
-        own = [p for p in problems if PurePosixPath(p.source).stem == applicant_id]
+        own = [p for p in problems if PurePosixPath(p.source).stem == applicant_id
+               or p.message.startswith(f"no profile has the id '{applicant_id}'")]
         raise InputError(own or problems or Problem(display(options.profiles), None, None,
                                                     f"no profile has the id '{applicant_id}'"))
     facts = facts_mod.derive(found, inputs.strategy, inputs.as_of)

@@ -7,18 +7,20 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
+import os
 import re
 import traceback
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from generator.deliver.addresses import undeliverable
 from generator.deliver.smtp import CONTROL, make_address
 from generator.errors import DeliveryError, InputError, Problem
 from generator.load.ids import ID_RE
@@ -67,6 +69,23 @@ def guide_link(site_url: str | None, html_path: str | None) -> str | None:
     return site_url + quote(str(pure))
 
 
+def guide_locations(doc: dict, out: Path, only: Sequence[str], env: Mapping[str, str] = os.environ) -> list[str]:
+    """Where `build --only` put each guide: page and PDF on disk, and the page's address on the site when
+    MATCHGUIDE_SITE_URL is set."""
+    try:
+        site_url = site_url_from(env)
+    except DeliveryError:
+        site_url = None
+    lines = []
+    for entry in (e for e in doc.get("profiles", []) if isinstance(e, dict) and e.get("id") in only):
+        pdf = f" (PDF: {out / entry['pdf']})" if entry.get("pdf") else ""
+        lines.append(f"{entry['id']}: {out / entry['html']}{pdf}")
+        link = guide_link(site_url, entry.get("html"))
+        lines.append(f"  on the site, once published: {link}" if link else
+                     "  set MATCHGUIDE_SITE_URL to see its address on the published site")
+    return lines
+
+
 class Templates:
     """The theme's email templates: subject.txt, body.txt (plain) and body.html (autoescaped)."""
 
@@ -111,7 +130,7 @@ def message_id(applicant_id: str, pdf_sha256: str, domain: str) -> str:
 
 
 def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, str], templates: Templates,
-           sender: Address, site_url: str | None) -> Draft:
+              sender: Address, site_url: str | None, *, allow_example: bool = False) -> Draft:
     """One applicant's message from their manifest entry; DeliveryError when they cannot be written to."""
     applicant_id = entry.get("id")
     source = str(entry.get("source") or f"manifest: {applicant_id}")
@@ -122,8 +141,9 @@ def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, st
     if to is None:
         why = "no email address" if not recipients.get(applicant_id) else "the email address cannot be used (ASCII only)"
         raise DeliveryError(Problem(source, None, "email", why))
-    if to.domain.lower().endswith(".invalid"):  # `matchguide new` leaves a placeholder to fill in
-        raise DeliveryError(Problem(source, None, "email", f"{to.addr_spec} is a placeholder; write the real address"))
+    refused = undeliverable(to.addr_spec, allow_example=allow_example)
+    if refused:  # `matchguide new` leaves a placeholder to fill in; the sample cohort uses example.org
+        raise DeliveryError(Problem(source, None, "email", refused))
     pdf_rel = entry.get("pdf")
     pure = PurePosixPath(pdf_rel) if isinstance(pdf_rel, str) else None
     if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts:

@@ -157,7 +157,9 @@ def load_profiles(
         wanted = list(dict.fromkeys(only))
         for key in wanted:
             if key not in profiles and key not in broken_ids:
-                problems.append(Problem(source_prefix, None, None, f"no profile has the id '{key}'"))
+                near = difflib.get_close_matches(key, sorted({*profiles, *broken_ids}), n=1, cutoff=0.6)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                problems.append(Problem(source_prefix, None, None, f"no profile has the id '{key}'{hint}"))
         chosen = [profile for profile in chosen if profile.id in wanted]
     return chosen, problems
 
