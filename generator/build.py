@@ -93,6 +93,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         _carry_over(staged, previous, options, result, reporter)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
+        extra["program_sheet"] = program_sheet_record(inputs)
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
         finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale)
     result.manifest_path = options.out / manifest.NAME
@@ -105,6 +106,15 @@ def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     facts = derive(profile, inputs.strategy, inputs.as_of)
     programs = attach(facts, inputs.program_index, inputs.program_status)
     return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id), programs)
+
+
+def program_sheet_record(inputs: Inputs) -> dict | None:
+    """The manifest's note of the program spreadsheet the lists came from (`email` checks it is still the same)."""
+    sheet = inputs.programs
+    if sheet is None:
+        return None
+    return {"source": sheet.source, "digest": sheet.digest, "programs": len(sheet.programs),
+            "errors": len(sheet.errors), "warnings": len(sheet.warnings)}
 
 
 def program_sheet_problems(inputs: Inputs) -> list[Problem]:

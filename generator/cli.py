@@ -184,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
     p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
+    p.add_argument("--programs", type=Path, metavar="FILE",
+                   help="the program spreadsheet the guides were built from (default: the one the last build read); "
+                        "if it changed since, --send refuses until you build again")
     p.add_argument("--resend-changed", action="store_true", help="re-send guides whose PDF changed since it was sent")
     p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
@@ -376,7 +379,7 @@ def cmd_email(args: argparse.Namespace) -> int:
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
         only=args.only, limit=args.limit, rate_per_minute=args.rate, resend_changed=args.resend_changed,
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
-        profiles_dir=args.profiles,
+        profiles_dir=args.profiles, programs=args.programs,
     )
     console = ConsoleProgress(sys.stderr)
     try:

@@ -149,3 +149,26 @@ def test_one_changed_program_rebuilds_exactly_the_guides_whose_list_changed(proj
     assert moved <= changed
     assert all(target.id not in (e["program_list"] or {}).get("target", []) for e in doc2["profiles"]
                if e["id"] in changed and profiles and next(p for p in profiles if p.id == e["id"]).visa == "j1")
+
+
+def test_email_notices_a_spreadsheet_changed_since_the_build(project: Path):
+    from generator.deliver.sending import EmailOptions, stale_program_sheet
+
+    assert run("build", "--no-pdf", "--as-of", AS_OF, "--out", "out", cwd=project).returncode == 0
+    doc = manifest(project / "out")
+    assert doc["program_sheet"]["source"] == "content/data/programs.csv" and doc["program_sheet"]["programs"] == 320
+    options = EmailOptions(out_dir=project / "out", theme_dir=project / "themes/default", ledger_path=project / "l")
+    import os
+
+    here = os.getcwd()
+    os.chdir(project)
+    try:
+        assert stale_program_sheet(doc, options) is None
+        path = project / "content/data/programs.csv"
+        path.write_text(path.read_text().replace(",community,", ",academic,", 1))
+        stale = stale_program_sheet(doc, options)
+        assert stale and "changed since the last build" in stale.message
+    finally:
+        os.chdir(here)
+    dry = run("email", "--out", "out", cwd=project)
+    assert "the program spreadsheet changed since the last build" in dry.stderr + dry.stdout

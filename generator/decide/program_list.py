@@ -229,13 +229,18 @@ def decide(facts: dict, index: ProgramIndex) -> ProgramList | None:
         left -= more
     programs = index.programs
     listed: dict[str, tuple[Program, ...]] = {}
+    unknown: list[Program] = []
     for c in CATEGORIES:
         ranked = _first(cats[c] & known, taken[c])
-        ranked += _first(cats[c] & ~known, taken[c] - len(ranked))
-        listed[c] = tuple(programs[i] for i in ranked)
+        doubtful = _first(cats[c] & ~known, taken[c] - len(ranked))  # stayed in, so `unknown`, not `no`
+        listed[c] = tuple(programs[i] for i in ranked + doubtful)
+        unknown += (programs[i] for i in doubtful)
     season, gold_n, silver_n = index.rules.signals_for(applicant.season)
-    candidates = [p for c in ("target", "reach", "likely") for p in listed[c] if p.signals]
-    unknown = [p for c in CATEGORIES for p in listed[c] if visa_status(p, applicant.need) == "unknown"]
+    candidates: list[Program] = []
+    for c in ("target", "reach", "likely"):
+        candidates += (p for p in listed[c] if p.signals)
+        if len(candidates) >= gold_n + silver_n:
+            break
     return ProgramList(
         count=count, short=count < applicant.min, reach=listed["reach"], target=listed["target"],
         likely=listed["likely"], gold=tuple(candidates[:gold_n]), silver=tuple(candidates[gold_n:gold_n + silver_n]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from generator.decide.program_list import REASONS, ProgramIndex, ProgramList, decide, visa_status
+from generator.decide.program_list import REASONS, ProgramIndex, ProgramList, decide
 from generator.load.programs import Program
 
 STATUSES = ("ready", "pending", "no_spreadsheet", "spreadsheet_errors")
@@ -32,32 +32,43 @@ def number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def base(program: Program) -> dict:
+    """What the view shows of a program whoever the applicant is (kept once per program in the index)."""
+    return {
+        "id": program.id, "name": program.name, "city": program.city, "state": program.state, "type": program.type,
+        "visa_j1": program.visa_j1, "visa_h1b": program.visa_h1b, "img_percent": number(program.img_percent),
+        "step2_min": program.step2_min, "step2_typical": program.step2_typical, "website": program.website,
+    }
+
+
 def view(decided: ProgramList, index: ProgramIndex, facts: dict) -> dict:
     """The template-facing form of a decided list."""
     score = facts["basis"]["score"]
     rules = index.rules
+    bases = index.__dict__.setdefault("view_bases", {})
     gold = {p.id for p in decided.gold}
     silver = {p.id for p in decided.silver}
+    unknown = {p.id for p in decided.confirm_visa}
 
     def entry(p: Program, category: str) -> dict:
-        img = p.img_percent
+        shown = bases.get(p.id)
+        if shown is None:
+            shown = bases[p.id] = base(p)
+        img, typical = p.img_percent, p.step2_typical
         if img is not None and img < rules.img_rare_below:
             basis = "img_rare"
-        elif p.step2_typical is not None and score is not None:
+        elif typical is not None and score is not None:
             basis = "margin"
         elif img is not None and img >= rules.img_friendly_from:
             basis = "img_friendly"
         else:
             basis = "other"
-        status = visa_status(p, decided.need)
+        doubtful = p.id in unknown
         return {
-            "id": p.id, "name": p.name, "city": p.city, "state": p.state, "type": p.type,
-            "visa_j1": p.visa_j1, "visa_h1b": p.visa_h1b, "visa": status,
-            "img_percent": number(img), "step2_min": p.step2_min, "step2_typical": p.step2_typical,
-            "website": p.website, "category": category, "basis": basis,
-            "margin": None if p.step2_typical is None or score is None else score - p.step2_typical,
+            **shown, "visa": "unknown" if doubtful else "yes", "category": category, "basis": basis,
+            "margin": None if typical is None or score is None else score - typical,
             "signal": "gold" if p.id in gold else "silver" if p.id in silver else None,
-            "confirm_visa": status == "unknown",
+            "confirm_visa": doubtful,
         }
 
     groups = {c: [entry(p, c) for p in getattr(decided, c)] for c in ("reach", "target", "likely")}

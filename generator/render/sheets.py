@@ -61,7 +61,7 @@ def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
             elif value not in (None, ""):
-                text = escape(neutralise(value))
+                text = escape(neutralise(value), {"\r": "&#13;"})  # XML would read a bare CR as LF
                 cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
         body.append(f'<row r="{r}">{"".join(cells)}</row>')
     width = max((len(line) for line in table), default=1)
