@@ -113,8 +113,9 @@ def program_sheet_record(inputs: Inputs) -> dict | None:
     sheet = inputs.programs
     if sheet is None:
         return None
-    return {"source": sheet.source, "digest": sheet.digest, "programs": len(sheet.programs),
-            "errors": len(sheet.errors), "warnings": len(sheet.warnings)}
+    # No path: the same rows from a .csv and an .xlsx give the same manifest.
+    return {"digest": sheet.digest, "programs": len(sheet.programs), "errors": len(sheet.errors),
+            "warnings": len(sheet.warnings)}
 
 
 def program_sheet_problems(inputs: Inputs) -> list[Problem]:

@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25")
     p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
     _site_options(p)
+    p.add_argument("--programs-only", action="store_true",
+                   help="show only the program list: every program of the spreadsheet, on the list or not, and why")
     p.set_defaults(func=cmd_explain, only=None)
 
     p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
@@ -185,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
     p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
     p.add_argument("--programs", type=Path, metavar="FILE",
-                   help="the program spreadsheet the guides were built from (default: the one the last build read); "
-                        "if it changed since, --send refuses until you build again")
+                   help="the program spreadsheet the guides were built from (default: content/data/programs.csv); "
+                        "if it changed since the build, --send refuses until you build again")
     p.add_argument("--resend-changed", action="store_true", help="re-send guides whose PDF changed since it was sent")
     p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
@@ -292,7 +294,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
         if args.coverage:
+            from generator.authoring.program_report import coverage_lines
+
             print(format_matrix(cov), end="")
+            cohort = [(p.id, derive(p, inputs.strategy, inputs.as_of)) for p in profiles]
+            print("\n".join(coverage_lines(cohort, inputs.program_index, inputs.program_status)))
         coverage = list(cov.warnings)
         for w in coverage:
             print(f"warning: {w}", file=sys.stderr)
@@ -310,12 +316,18 @@ def _report_failure(exc: MatchguideError) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """`matchguide explain`."""
     from generator.authoring.explain import explain_applicant, format_text
+    from generator.authoring.program_report import explain_programs
 
     try:
+        if args.programs_only:
+            print("\n".join(explain_programs(_options(args), args.id)))
+            return EXIT_OK
         explanation, others = explain_applicant(_options(args), args.id)
+        programs = explain_programs(_options(args), args.id)[1:]
     except MatchguideError as exc:
         return _report_failure(exc)
     print(format_text(explanation), end="")
+    print("\n".join(programs))
     if others:
         print(f"note: {len(others)} problem(s) in other profiles; `matchguide check` lists them", file=sys.stderr)
     return EXIT_OK

@@ -156,7 +156,7 @@ def test_email_notices_a_spreadsheet_changed_since_the_build(project: Path):
 
     assert run("build", "--no-pdf", "--as-of", AS_OF, "--out", "out", cwd=project).returncode == 0
     doc = manifest(project / "out")
-    assert doc["program_sheet"]["source"] == "content/data/programs.csv" and doc["program_sheet"]["programs"] == 320
+    assert doc["program_sheet"]["programs"] == 320 and doc["program_sheet"]["errors"] == 0
     options = EmailOptions(out_dir=project / "out", theme_dir=project / "themes/default", ledger_path=project / "l")
     import os
 
@@ -172,3 +172,31 @@ def test_email_notices_a_spreadsheet_changed_since_the_build(project: Path):
         os.chdir(here)
     dry = run("email", "--out", "out", cwd=project)
     assert "the program spreadsheet changed since the last build" in dry.stderr + dry.stdout
+
+
+def test_serve_watches_a_spreadsheet_given_by_path(tmp_path: Path):
+    from generator.authoring.serve import changes, snapshot
+
+    sheet = tmp_path / "elsewhere" / "programs.xlsx"
+    sheet.parent.mkdir()
+    sheet.write_bytes(b"one")
+    before = snapshot([tmp_path / "content-missing", sheet])
+    assert list(before) == [str(sheet)]
+    sheet.write_bytes(b"a longer one")
+    assert changes(before, snapshot([sheet])) == [str(sheet)]
+
+
+def test_explain_and_coverage_show_every_program():
+    only = run("explain", "aisha-rahman", "--as-of", AS_OF, "--programs-only", cwd=ROOT)
+    assert only.returncode == 0, only.stderr
+    lines = only.stdout.splitlines()
+    assert lines[0].startswith("aisha-rahman: Aisha Rahman") and "program list: 160 of 320 programs" in lines[1]
+    marked = [line for line in lines if line.startswith(("    ✓ ", "    · "))]
+    assert len(marked) == 320 and sum(line.startswith("    ✓ ") for line in marked) == 160
+    assert all("left out:" in line or ": " in line for line in marked)
+    full = run("explain", "aisha-rahman", "--as-of", AS_OF, cwd=ROOT)
+    assert "band " in full.stdout and "program list: 160 of 320 programs" in full.stdout
+    cov = run("check", "--as-of", AS_OF, "--quiet", "--coverage", cwd=ROOT)
+    assert cov.returncode == 0, cov.stderr
+    assert "program list coverage: 13 of 16 applicants have a list" in cov.stdout
+    assert "on nobody's list (" in cov.stdout

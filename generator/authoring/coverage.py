@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from generator.decide import facts as facts_mod
+from generator.decide.program_view import attach
 from generator.project import Inputs, display
 from generator.load.content import ALWAYS, Content, Theme
 from generator.errors import Problem
@@ -79,6 +80,8 @@ def _shape(content: Content, theme: Theme, theme_source: str) -> list[tuple[str,
 def cohort_coverage(inputs: Inputs, profiles: Sequence[Any], cohort_source: str = "profiles") -> Coverage:
     """Derive every applicant's facts and compute the coverage of the loaded content and theme."""
     cohort = [(p, facts_mod.derive(p, inputs.strategy, inputs.as_of)) for p in profiles]
+    for _, facts in cohort:  # as the build does: rules may read the program list
+        attach(facts, inputs.program_index, inputs.program_status)
     band_order = [b.id for b in inputs.strategy.bands] + [inputs.strategy.pending_band.id]
     return coverage(cohort, inputs.content, inputs.theme, theme_source=f"{display(inputs.theme.root)}/theme.yaml",
                     band_order=band_order, cohort_source=cohort_source)

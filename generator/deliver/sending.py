@@ -51,7 +51,7 @@ class EmailOptions:
     backoff_seconds: float = 2.0
     profiles_dir: Path | None = None  # where the addresses are; default: profiles/ beside the output folder
     content_dir: Path | None = None  # whose strategy data the profiles are checked against; default: content/ beside it
-    programs: Path | None = None  # the program spreadsheet the lists must still match; default: the build's own
+    programs: Path | None = None  # the program spreadsheet the lists must still match; default: content/data/programs.csv
 
 
 @dataclass
@@ -111,14 +111,13 @@ class EmailResult:
 def stale_program_sheet(doc: dict, options: EmailOptions) -> Problem | None:
     """A problem when the program spreadsheet changed since the build: the guides would carry old lists."""
     built = doc.get("program_sheet")
-    path = options.programs or (Path(built["source"]) if isinstance(built, dict) and built.get("source") else None)
-    if path is None:
-        return None
+    project = Path(os.path.abspath(options.out_dir)).parent
+    path = options.programs or (options.content_dir or project / "content") / "data" / "programs.csv"
     from generator.load.programs import load_programs
 
     now = load_programs(path, str(path)) if path.is_file() else None
-    if built is None and now is None:
-        return None
+    if now is None and (built is None or options.programs is None):
+        return None  # no spreadsheet now, and none named: nothing to compare (built from another file?)
     if isinstance(built, dict) and now is not None and now.digest == built.get("digest"):
         return None
     return Problem(str(path), None, None, "the program spreadsheet changed since the last build, so the guides "

@@ -324,7 +324,15 @@ class Renderer:
         if self._sheet is None:
             module = self.theme_env.get_template(SHEET_PARTIAL).module
             columns = {str(k): str(v) for k, v in dict(getattr(module, "sheet_columns", {})).items()}
-            self._sheet = (columns, lambda p: " ".join(Markup(module.why(p)).striptags().split()))
+            said: dict[tuple, str] = {}  # the words depend on these values only: each phrase is made once
+
+            def why(p: dict) -> str:
+                key = (p["basis"], p["margin"], p["img_percent"], p["step2_typical"])
+                if key not in said:
+                    said[key] = " ".join(Markup(module.why(p)).striptags().split())
+                return said[key]
+
+            self._sheet = (columns, why)
         return self._sheet
 
     def render_fixed(self, which: str, page: Page) -> str:

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 FILL_IN = ("applied", "signal_sent", "interview")  # empty columns the applicant fills in
-NUMERIC = ("img_percent", "step2_typical", "step2_min")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralise(value: Any) -> str:
     """A cell's text, made inert: one that a spreadsheet would read as a formula gets a leading `'`."""
-    text = "" if value is None else str(value)
+    text = "" if value is None else value if isinstance(value, str) else str(value)
     # Control characters (other than tab, CR, LF) have no place in a cell; Excel refuses some of them.
-    text = "".join(ch for ch in text if ch in "\t\r\n" or ord(ch) >= 32)
+    text = _CONTROL.sub("", text)
     return "'" + text if text.lstrip(" ").startswith(FORMULA_START) else text
 
 
@@ -77,11 +78,11 @@ def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
         "xl/worksheets/sheet1.xml": sheet,
     }
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         for name, text in parts.items():
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: the same list, the same bytes
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text.encode("utf-8"))
+            archive.writestr(info, text.encode("utf-8"), compresslevel=1)
     return buffer.getvalue()
 
 
