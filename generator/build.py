@@ -18,7 +18,7 @@ from generator import __version__
 from generator.decide.facts import derive
 from generator.decide.program_list import ProgramList, digest_of
 from generator.decide.program_view import attach
-from generator.decide.selection import Selection, select
+from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, MatchguideError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
@@ -65,7 +65,7 @@ class Guide:
 
     profile: Profile
     facts: dict
-    selection: Selection
+    selection: Decisions
     slug: str
     program_list: ProgramList | None = None
 
@@ -94,8 +94,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
         extra["program_sheet"] = program_sheet_record(inputs)
+        extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale)
+        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
+               options.ledger)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
@@ -105,7 +107,7 @@ def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     """Derive one applicant's facts once, decide their program list, let the rules choose the contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
     programs = attach(facts, inputs.program_index, inputs.program_status)
-    return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id), programs)
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id), programs)
 
 
 def program_sheet_record(inputs: Inputs) -> dict | None:
@@ -362,7 +364,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
         facts = derive(profile, inputs.strategy, inputs.as_of)
         attach(facts, inputs.program_index, inputs.program_status)
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
     return inputs, profiles, problems

@@ -12,7 +12,9 @@ from typing import Any, Callable, Sequence
 
 from generator.errors import InputError, Problem
 from generator.load.ids import ID_RE, ID_RULE
-from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse
+from generator.load.fields import BAD, CONTROL, Reader, accept, any_bad, boolean, choice, identifier, integer, number, text
+from generator.load.fields import date as date_check
+from generator.load.yamlstrict import MAX_BYTES, Document, parse
 
 RESULTS = ("pass", "fail", "pending")
 VISAS = ("j1", "h1b", "either", "none")
@@ -36,12 +38,6 @@ _EMAIL = re.compile(
     r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
     r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
 )
-# C0 and C1 controls, Unicode line separators and bidi overrides; notes may hold tabs and line breaks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_ENCODED_WORD = re.compile(r"=\?.*\?=")  # an RFC 2047 encoded word, read as leniently as Python does
-_QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
-_BAD = object()  # a value that was reported as a problem
 
 
 @dataclass(frozen=True)
@@ -51,6 +47,7 @@ class Practice:
     date: dt.date
     score: int
     name: str | None
+    index: int = field(default=0, compare=False)  # its position in the file, for located messages
 
 
 @dataclass(frozen=True)
@@ -179,7 +176,7 @@ def _check_file(
     if document is not None:
         if isinstance(document.data.get("id"), str):
             declared_id = document.data["id"]
-        reader = _Reader(document)
+        reader = Reader(document)
         digest = hashlib.sha256(raw).hexdigest()
         profile = _read_profile(reader, path.stem, digest, default_cycle, passing_standard, as_of)
         problems += reader.problems
@@ -198,77 +195,77 @@ def _explain_visa(problem: Problem) -> Problem:
 
 
 def _read_profile(
-    r: _Reader, stem: str, digest: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+    r: Reader, stem: str, digest: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
 ) -> Profile | None:
     """Check every field of a parsed profile; problems go to `r`, the profile only when there are none."""
     data = r.fields(r.document.data, (), ROOT_FIELDS)
     if data is None:
         return None
     root = ()
-    ident = r.value(data, root, "id", _identifier)
+    ident = r.value(data, root, "id", identifier)
     if ident is None:
         ident = stem
         if not ID_RE.match(stem):
             message = f"the file name '{stem}' is not a valid id ({ID_RULE}); rename the file or add an id field"
             r.report(("id",), message)
-    cycle = r.value(data, root, "cycle", _integer(*CYCLE_RANGE))
-    cycle_used = default_cycle if cycle is None or cycle is _BAD else cycle
+    cycle = r.value(data, root, "cycle", integer(*CYCLE_RANGE))
+    cycle_used = default_cycle if cycle is None or cycle is BAD else cycle
     values = {
-        "name": r.value(data, root, "name", _text(NAME_MAX), required=True),
+        "name": r.value(data, root, "name", text(NAME_MAX), required=True),
         "email": r.value(data, root, "email", _email, required=True),
-        "graduation_year": r.value(data, root, "graduation_year", _integer(MIN_YOG, cycle_used + 1), required=True),
+        "graduation_year": r.value(data, root, "graduation_year", integer(MIN_YOG, cycle_used + 1), required=True),
         "step1": _read_step1(r, r.value(data, root, "step1", _mapping, required=True)),
         "step2_ck": _read_step2(r, r.value(data, root, "step2_ck", _mapping), passing_standard, as_of),
-        "visa": r.value(data, root, "visa", _choice(VISAS)),
-        "in_medical_school": r.value(data, root, "in_medical_school", _boolean),
-        "usce_months": r.value(data, root, "usce_months", _number(0, None)),
-        "us_lors": r.value(data, root, "us_lors", _integer(0, None)),
-        "research_items": r.value(data, root, "research_items", _integer(0, None)),
-        "target": r.value(data, root, "target", _choice(TARGETS)),
-        "oet_passed": r.value(data, root, "oet_passed", _boolean),
-        "ecfmg_certified": r.value(data, root, "ecfmg_certified", _boolean),
-        "advisor": r.value(data, root, "advisor", _text(NAME_MAX)),
-        "notes": r.value(data, root, "notes", _text(NOTES_MAX, multiline=True)),
-        "country": r.value(data, root, "country", _text(COUNTRY_MAX)),
-        "medical_school": r.value(data, root, "medical_school", _text(SCHOOL_MAX)),
+        "visa": r.value(data, root, "visa", choice(VISAS)),
+        "in_medical_school": r.value(data, root, "in_medical_school", boolean),
+        "usce_months": r.value(data, root, "usce_months", number(0, None)),
+        "us_lors": r.value(data, root, "us_lors", integer(0, None)),
+        "research_items": r.value(data, root, "research_items", integer(0, None)),
+        "target": r.value(data, root, "target", choice(TARGETS)),
+        "oet_passed": r.value(data, root, "oet_passed", boolean),
+        "ecfmg_certified": r.value(data, root, "ecfmg_certified", boolean),
+        "advisor": r.value(data, root, "advisor", text(NAME_MAX)),
+        "notes": r.value(data, root, "notes", text(NOTES_MAX, multiline=True)),
+        "country": r.value(data, root, "country", text(COUNTRY_MAX)),
+        "medical_school": r.value(data, root, "medical_school", text(SCHOOL_MAX)),
     }
-    if r.problems or _any_bad(*values.values()):
+    if r.problems or any_bad(*values.values()):
         return None
     values["in_medical_school"] = bool(values["in_medical_school"])
     document = r.document
     return Profile(id=ident, cycle=cycle_used, source=document.source, digest=digest, lines=document.lines, **values)
 
 
-def _read_step1(r: _Reader, data: Any) -> Step1 | object:
+def _read_step1(r: Reader, data: Any) -> Step1 | object:
     path = ("step1",)
-    if data is None or data is _BAD or r.fields(data, path, STEP1_FIELDS) is None:
-        return _BAD
-    result = r.value(data, path, "result", _choice(RESULTS), required=True)
-    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS), required=True)
-    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
+    if data is None or data is BAD or r.fields(data, path, STEP1_FIELDS) is None:
+        return BAD
+    result = r.value(data, path, "result", choice(RESULTS), required=True)
+    attempts = r.value(data, path, "attempts", integer(0, MAX_ATTEMPTS), required=True)
+    score = r.value(data, path, "score", integer(*SCORE_RANGE))
     _check_attempts(r, path, result, attempts)
-    return _BAD if _any_bad(result, attempts, score) else Step1(result, attempts, score)
+    return BAD if any_bad(result, attempts, score) else Step1(result, attempts, score)
 
 
 def _read_step2(
-    r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
+    r: Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
 ) -> Step2 | object | None:
     """Step 2 CK; `attempts` defaults to 1 for pass/fail (the attempt that gave the result) and 0 for pending."""
     if data is None:
         return None
     path = ("step2_ck",)
-    if data is _BAD or r.fields(data, path, STEP2_FIELDS) is None:
-        return _BAD
-    result = r.value(data, path, "result", _choice(RESULTS), required=True)
-    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
-    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS))
-    exam_date = r.value(data, path, "exam_date", _date)
+    if data is BAD or r.fields(data, path, STEP2_FIELDS) is None:
+        return BAD
+    result = r.value(data, path, "result", choice(RESULTS), required=True)
+    score = r.value(data, path, "score", integer(*SCORE_RANGE))
+    attempts = r.value(data, path, "attempts", integer(0, MAX_ATTEMPTS))
+    exam_date = r.value(data, path, "exam_date", date_check)
     practice = _read_practice(r, r.value(data, path, "practice", _list), path + ("practice",))
-    qbank = r.value(data, path, "qbank_percent", _number(0, 100))
+    qbank = r.value(data, path, "qbank_percent", number(0, 100))
     _check_attempts(r, path, result, attempts)
     if result == "pass" and score is None:
         r.report(path + ("score",), "required when result is pass")
-    if result in ("pass", "fail") and isinstance(score, int) and exam_date is not _BAD:
+    if result in ("pass", "fail") and isinstance(score, int) and exam_date is not BAD:
         on = exam_date or as_of
         standard = passing_standard(on)
         in_force = f"the passing standard of {standard} in force on {on}, but result is {result}"
@@ -276,169 +273,42 @@ def _read_step2(
             r.report(path + ("score",), f"{score} is below {in_force}")
         elif result == "fail" and score >= standard:
             r.report(path + ("score",), f"{score} meets {in_force}")
-    if _any_bad(result, score, attempts, exam_date, practice, qbank):
-        return _BAD
+    if any_bad(result, score, attempts, exam_date, practice, qbank):
+        return BAD
     if attempts is None:
         attempts = 0 if result == "pending" else 1
     return Step2(result, score, attempts, exam_date, practice, qbank)
 
 
-def _read_practice(r: _Reader, items: Any, path: tuple) -> tuple[Practice, ...] | object:
+def _read_practice(r: Reader, items: Any, path: tuple) -> tuple[Practice, ...] | object:
     if items is None:
         return ()
-    if items is _BAD:
-        return _BAD
+    if items is BAD:
+        return BAD
     exams, bad = [], False
     for index, item in enumerate(items):
         where = path + (index,)
         if r.fields(item, where, PRACTICE_FIELDS) is None:
             bad = True
             continue
-        date = r.value(item, where, "date", _date, required=True)
-        score = r.value(item, where, "score", _integer(*SCORE_RANGE), required=True)
-        name = r.value(item, where, "name", _text(PRACTICE_NAME_MAX))
-        if _any_bad(date, score, name):
+        date = r.value(item, where, "date", date_check, required=True)
+        score = r.value(item, where, "score", integer(*SCORE_RANGE), required=True)
+        name = r.value(item, where, "name", text(PRACTICE_NAME_MAX))
+        if any_bad(date, score, name):
             bad = True
         else:
-            exams.append(Practice(date, score, name))
-    return _BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
+            exams.append(Practice(date, score, name, index))
+    return BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
 
 
-def _any_bad(*values: Any) -> bool:
-    return any(value is _BAD for value in values)
 
-
-def _check_attempts(r: _Reader, path: tuple, result: Any, attempts: Any) -> None:
+def _check_attempts(r: Reader, path: tuple, result: Any, attempts: Any) -> None:
     if result in ("pass", "fail") and attempts == 0:
         r.report(path + ("attempts",), f"result {result} needs at least 1 completed attempt, got 0")
 
 
-class _Reader:
-    """Reads checked fields from one document, recording a located problem for each bad one."""
-
-    def __init__(self, document: Document):
-        self.document = document
-        self.problems: list[Problem] = []
-
-    def report(self, path: tuple, message: str) -> None:
-        """Record a problem at `path` (its line, or its nearest parent's)."""
-        self.problems.append(Problem(self.document.source, self.document.line_of(path), format_path(path), message))
-
-    def fields(self, data: Any, path: tuple, allowed: tuple[str, ...]) -> dict | None:
-        """Check that `data` is a mapping with only `allowed` keys; None when it is not a mapping."""
-        if not isinstance(data, dict):
-            self.report(path, f"expected a mapping with the fields {', '.join(allowed)}, got {_show(data)}")
-            return None
-        for key in data:
-            if key not in allowed:
-                self.report(path + (key,), _unknown_field(key, allowed))
-        return data
-
-    def value(
-        self, data: dict, path: tuple, key: str, check: Callable[[Any], str | None], required: bool = False
-    ) -> Any:
-        """The value of `key` if `check` accepts it; None when absent or null; _BAD once reported."""
-        if path + (key,) in self.document.bad:
-            return _BAD  # the YAML layer has reported this value already
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.report(path + (key,), "required field is " + ("empty" if key in data else "missing"))
-                return _BAD
-            return None
-        message = check(value)
-        if message:
-            self.report(path + (key,), message)
-            return _BAD
-        return value
-
-
-
-
-def _unknown_field(key: str, allowed: tuple[str, ...]) -> str:
-    normal = key.strip().lower().replace("-", "_").replace(" ", "_")
-    near = difflib.get_close_matches(normal, allowed, n=1, cutoff=0.6)
-    match = normal if normal in allowed else (near[0] if near else None)
-    if match:
-        return f"unknown field '{key}'; did you mean '{match}'?"
-    return f"unknown field '{key}'; expected one of: {', '.join(allowed)}"
-
-
-def _show(value: Any) -> str:
-    """A value as the user wrote it, for messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, dt.date)):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
-    return f"'{text[:60]}...'" if len(text) > 60 else f"'{text}'"
-
-
-def _unquote_hint(value: Any) -> str:
-    return "; remove the quotes" if isinstance(value, str) and _QUOTED_VALUE.fullmatch(value) else ""
-
-
-def _accept(accepts: Callable[[Any], Any], expected: str) -> Callable[[Any], str | None]:
-    """A check: None when `accepts(value)`, else `expected ..., got ...`."""
-
-    def check(value: Any) -> str | None:
-        return None if accepts(value) else f"expected {expected}, got {_show(value)}{_unquote_hint(value)}"
-
-    return check
-
-
-def _integer(low: int, high: int | None) -> Callable[[Any], str | None]:
-    expected = f"an integer from {low} to {high}" if high is not None else f"an integer of {low} or more"
-    return _accept(lambda v: type(v) is int and low <= v and (high is None or v <= high), expected)
-
-
-def _number(low: int, high: int | None) -> Callable[[Any], str | None]:
-    expected = f"a number from {low} to {high}" if high is not None else f"a number of {low} or more"
-    expected += " (decimals allowed)"
-    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected)
-
-
-def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
-    control = _CONTROL_IN_NOTES if multiline else _CONTROL
-
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return f"expected text of 1 to {longest} characters, got {_show(value)}; quote it if it is meant as text"
-        if not value.strip():
-            return "must not be blank"
-        if len(value) > longest:
-            return f"expected at most {longest} characters, got {len(value)}"
-        bad = control.search(value)
-        if bad:
-            return f"must not contain control characters such as line breaks (found U+{ord(bad.group()):04X})"
-        if not multiline and _ENCODED_WORD.search(value):
-            # Email headers decode these: `=?utf-8?q?=0D=0ABcc:...?=` becomes a new header line (CVE-2024-6923).
-            return f"must not contain an email encoded word such as {_ENCODED_WORD.search(value).group()!r}"
-        return None
-
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if isinstance(value, str) and value in options:
-            return None
-        message = f"expected one of {', '.join(options)}, got {_show(value)}"
-        near = difflib.get_close_matches(str(value).strip().lower(), options, n=1, cutoff=0.6)
-        return f"{message}; did you mean '{near[0]}'?" if near else message
-
-    return check
-
-
-_boolean = _accept(lambda v: isinstance(v, bool), "true or false")
-_date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD")
-_mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
-_list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
-_identifier = _accept(lambda v: isinstance(v, str) and ID_RE.match(v), f"an id of {ID_RULE}")
-_email = _accept(
-    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not _CONTROL.search(v), "an email address such as name@example.org"
+_mapping = accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
+_list = accept(lambda v: isinstance(v, list), "a list of practice exams")
+_email = accept(
+    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not CONTROL.search(v), "an email address such as name@example.org"
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Sequence
 
 from generator.load.profiles import Profile
@@ -10,9 +11,11 @@ from generator.write import manifest, privacy, roster
 from generator.write.writer import StagedOutput
 
 
-def finish(staged: StagedOutput, doc: dict, renderer: Renderer, cohort: Sequence[Profile], guides: list[dict]) -> None:
-    """Write the manifest and the roster, check the staged tree for exposed personal data, and switch it in."""
+def finish(staged: StagedOutput, doc: dict, renderer: Renderer, cohort: Sequence[Profile], guides: list[dict],
+           ledger_path: Path | None = None) -> None:
+    """Write the manifest, the roster and the cohort calendar (read from the send ledger), check the staged tree
+    for exposed personal data, and switch it in."""
     staged.write_text(manifest.NAME, manifest.dumps(doc))
-    staged.write_text(roster.NAME, roster.render(doc, renderer))
+    roster.write(staged, doc, renderer, cohort, ledger_path)
     privacy.check(staged.staging, cohort, guides)
     staged.commit()
