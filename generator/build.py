@@ -274,6 +274,9 @@ def _render_pages(guide: Guide, inputs: Inputs, options: BuildOptions) -> tuple[
             pages[SHEET_CSV], pages[SHEET_XLSX] = sheets.to_csv(table), sheets.to_xlsx(table)
     except InputError as exc:
         return {}, exc.problems
+    finally:
+        if listed:
+            listed.release()  # the list's view is made again if ever needed: memory stays flat over the cohort
     return pages, []
 
 

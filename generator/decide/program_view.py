@@ -6,6 +6,7 @@ docs/architecture.md for every key).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +22,39 @@ def attach(facts: dict, index: ProgramIndex | None, status: str) -> ProgramList 
     if status == "ready" and decided is None:
         status = "pending"
     facts["program_list_status"] = status
-    facts["program_list"] = None if decided is None else view(decided, index, facts)  # type: ignore[arg-type]
+    facts["program_list"] = None if decided is None else ListView(decided, index, facts["basis"]["score"])
     return decided
+
+
+class ListView(Mapping):
+    """`facts.program_list`: the view of a decided list, made when first read (rendering, or a rule that reads it)
+    and dropped again by `release()` once the guide is rendered, so a cohort's facts stay small."""
+
+    __slots__ = ("_decided", "_index", "_score", "_view")
+
+    def __init__(self, decided: ProgramList, index: Any, score: int | None):
+        self._decided, self._index, self._score, self._view = decided, index, score, None
+
+    def _made(self) -> dict:
+        if self._view is None:
+            self._view = view(self._decided, self._index, {"basis": {"score": self._score}})
+        return self._view
+
+    def release(self) -> None:
+        """Forget the made view (it is made again if read again)."""
+        self._view = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._made()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __bool__(self) -> bool:
+        return True
 
 
 def number(value: Decimal | None) -> int | float | None:
@@ -30,6 +62,43 @@ def number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Entry(Mapping):
+    """One listed program as templates see it: the program's own values (shared by every applicant's list)
+    and this applicant's category, reason, margin, signal and visa doubt. Small, so a cohort's lists stay small."""
+
+    __slots__ = ("_base", "category", "basis", "margin", "signal", "confirm_visa")
+    OWN = ("category", "basis", "margin", "signal", "confirm_visa", "visa")
+
+    def __init__(self, base: dict, category: str, basis: str, margin: int | None, signal: str | None,
+                 confirm_visa: bool):
+        self._base = base
+        self.category, self.basis, self.margin, self.signal, self.confirm_visa = (category, basis, margin, signal,
+                                                                                  confirm_visa)
+
+    @property
+    def visa(self) -> str:
+        """The needed visa's status: `unknown` when it must be confirmed, else `yes`."""
+        return "unknown" if self.confirm_visa else "yes"
+
+    def __getitem__(self, key: str) -> Any:
+        if key in Entry.OWN:
+            return getattr(self, key)
+        return self._base[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._base[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._base
+        yield from Entry.OWN
+
+    def __len__(self) -> int:
+        return len(self._base) + len(Entry.OWN)
 
 
 def base(program: Program) -> dict:
@@ -50,7 +119,7 @@ def view(decided: ProgramList, index: ProgramIndex, facts: dict) -> dict:
     silver = {p.id for p in decided.silver}
     unknown = {p.id for p in decided.confirm_visa}
 
-    def entry(p: Program, category: str) -> dict:
+    def entry(p: Program, category: str) -> Entry:
         shown = bases.get(p.id)
         if shown is None:
             shown = bases[p.id] = base(p)
@@ -63,13 +132,8 @@ def view(decided: ProgramList, index: ProgramIndex, facts: dict) -> dict:
             basis = "img_friendly"
         else:
             basis = "other"
-        doubtful = p.id in unknown
-        return {
-            **shown, "visa": "unknown" if doubtful else "yes", "category": category, "basis": basis,
-            "margin": None if typical is None or score is None else score - typical,
-            "signal": "gold" if p.id in gold else "silver" if p.id in silver else None,
-            "confirm_visa": doubtful,
-        }
+        return Entry(shown, category, basis, None if typical is None or score is None else score - typical,
+                     "gold" if p.id in gold else "silver" if p.id in silver else None, p.id in unknown)
 
     groups = {c: [entry(p, c) for p in getattr(decided, c)] for c in ("reach", "target", "likely")}
     by_id = {e["id"]: e for c in groups.values() for e in c}

@@ -115,10 +115,10 @@ def stale_program_sheet(doc: dict, options: EmailOptions) -> Problem | None:
     path = options.programs or (options.content_dir or project / "content") / "data" / "programs.csv"
     from generator.load.programs import load_programs
 
+    if not isinstance(built, dict):
+        return None  # the build read no spreadsheet (or predates them): its guides hold no list to go stale
     now = load_programs(path, str(path)) if path.is_file() else None
-    if now is None and (built is None or options.programs is None):
-        return None  # no spreadsheet now, and none named: nothing to compare (built from another file?)
-    if isinstance(built, dict) and now is not None and now.digest == built.get("digest"):
+    if now is not None and now.digest == built.get("digest"):
         return None
     return Problem(str(path), None, None, "the program spreadsheet changed since the last build, so the guides "
                                           "hold old program lists; run `matchguide build` first")

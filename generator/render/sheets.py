@@ -31,15 +31,11 @@ def neutralise(value: Any) -> str:
 def rows(program_list: dict, columns: dict[str, str], why: Callable[[dict], str]) -> list[list[Any]]:
     """The header and one row per listed program, in the list's order (target, reach, likely)."""
     out: list[list[Any]] = [list(columns.values())]
+    keys = list(columns)
     for p in program_list["programs"]:
-        values = {
-            **p,
-            "program_id": p["id"],
-            "confirm_visa": "yes" if p["confirm_visa"] else "",
-            "signal": p["signal"] or "",
-            "why": why(p),
-        }
-        out.append([None if key in FILL_IN else values.get(key) for key in columns])
+        special = {"program_id": p["id"], "confirm_visa": "yes" if p["confirm_visa"] else "",
+                   "signal": p["signal"] or "", "why": why(p)}
+        out.append([None if key in FILL_IN else special[key] if key in special else p.get(key) for key in keys])
     return out
 
 
