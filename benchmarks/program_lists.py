@@ -61,6 +61,7 @@ def program_sheets(folder: Path, rows: int) -> tuple[Path, Path]:
     import csv
 
     import openpyxl
+    from openpyxl.cell import WriteOnlyCell
 
     from benchmarks.programs_sample import csv_text, rows as sample_rows
 
@@ -77,6 +78,10 @@ def program_sheets(folder: Path, rows: int) -> tuple[Path, Path]:
                 cells.append(int(cell))
             elif cell.replace(".", "", 1).isdigit():
                 cells.append(float(cell))
+            elif cell.startswith("="):  # text typed with a leading quote in Excel: text, not a formula
+                text = WriteOnlyCell(sheet, value=cell)
+                text.data_type = "s"
+                cells.append(text)
             else:
                 cells.append(cell or None)
         sheet.append(cells)
