@@ -7,7 +7,7 @@ AS_OF  ?= $(shell date +%F)
 N      ?= 200
 ARGS   ?=
 
-.PHONY: build test check bench readability golden clean distclean setup browsers
+.PHONY: build test check bench readability golden clean distclean setup browsers hugo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,16 +29,25 @@ check: $(STAMP)
 test: $(STAMP) browsers
 	$(BIN)/python -m pytest -q $(ARGS)
 
-## Headless Chromium for the browser tests (Debian's package; needs root or an existing install).
+## Headless Chromium for the browser tests, and Hugo for the bench test (Debian's packages; needs root or an existing install).
 browsers:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils fonts-dejavu-core >/dev/null) \
 	      || echo "warning: could not install chromium; browser tests will be skipped"; \
 	  else echo "note: chromium not found; browser tests will be skipped"; fi; }
+	@$(MAKE) --no-print-directory hugo
+
+## Hugo, for the bench's comparison (Debian's package); without it the comparison is skipped, with a note.
+hugo:
+	@command -v hugo >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null) \
+	      || echo "note: could not install hugo; the Hugo comparison will be skipped"; \
+	  else echo "note: hugo not found (Debian's hugo package); the Hugo comparison will be skipped"; fi; }
 
 ## Benchmark a synthetic cohort of N guides (default 200); writes output/bench.json.
-bench: $(STAMP)
+bench: $(STAMP) hugo
 	$(BIN)/python -m benchmarks.bench --n $(N)
 
 ## Flesch-Kincaid grade of the guide's prose, per content file.

@@ -12,15 +12,16 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from generator.errors import BuildError, Problem
+from generator.load.profiles import Profile
 
 
-def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
+def check(out_root: Path, profiles: Iterable[Profile], entries: list[dict]) -> None:
     """Raise BuildError listing every published file or path that exposes an applicant's data."""
     own_folder = {e["id"]: str(Path(e["html"]).parent) + "/" for e in entries}
-    owners: dict[str, list[tuple[str, Any]]] = {}
+    owners: dict[str, list[tuple[str, Profile]]] = {}
     for profile in profiles:
         for what, value in (("email", profile.email), ("id", profile.id), ("name", profile.name)):
             owners.setdefault(_normal(value).lower(), []).append((what, profile))
@@ -31,7 +32,7 @@ def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
     pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])")
     site = out_root / "site"
     files = sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []
-    scan = (own_folder, owners, pattern, out_root)
+    scan = (own_folder, owners, pattern, out_root, {})
     problems: set[Problem] = set()
     workers = min(os.cpu_count() or 1, len(files) // PARALLEL_FROM)
     if workers >= 2 and threading.current_thread() is threading.main_thread():
@@ -59,18 +60,37 @@ def _scan_in_worker(path: Path) -> list[Problem]:
     return _scan_file(path, *_SCAN)
 
 
-def _scan_file(path: Path, own_folder: dict[str, str], owners: dict[str, list[tuple[str, Any]]],
-               pattern: re.Pattern[str], out_root: Path) -> list[Problem]:
+def _scan_file(path: Path, own_folder: dict[str, str], owners: dict[str, list[tuple[str, Profile]]],
+               pattern: re.Pattern[str], out_root: Path, seen: dict[str, tuple[str, ...]]) -> list[Problem]:
     """Every exposure in one published file: in its path or its text."""
     rel = path.relative_to(out_root).as_posix()
     found = []
-    for text in (rel.lower(), _readable(path).lower()):
-        for match in pattern.finditer(text):
-            for what, profile in _owners_of(match.group(1), owners):
-                if what == "name" and rel.startswith(own_folder.get(profile.id, "\0")):
-                    continue
-                found.append(Problem(rel, None, None,
-                                     f"published file exposes the {what} of {profile.source}; refusing to publish"))
+    for value in [m.group(1) for m in pattern.finditer(rel.lower())] + _values_in(path, pattern, seen):
+        for what, profile in _owners_of(value, owners):
+            if what == "name" and rel.startswith(own_folder.get(profile.id, "\0")):
+                continue
+            found.append(Problem(rel, None, None,
+                                 f"published file exposes the {what} of {profile.source}; refusing to publish"))
+    return found
+
+
+def _values_in(path: Path, pattern: re.Pattern[str], seen: dict[str, tuple[str, ...]]) -> list[str]:
+    """The values the pattern finds in a file's readable text.
+
+    Markup is cut before each tag that starts a line (`\n<`). No value can straddle such a cut (a value
+    written into markup has its `<` escaped), and every guide repeats most of its pieces (the theme's
+    markup, the content's prose), so each distinct piece is searched once per process (`seen`).
+    """
+    if path.suffix.lower() not in _MARKUP:
+        return [m.group(1) for m in pattern.finditer(_readable(path).lower())]
+    found: list[str] = []
+    for i, piece in enumerate(path.read_bytes().decode("utf-8", "replace").split("\n<")):
+        piece = piece if i == 0 else "<" + piece
+        values = seen.get(piece)
+        if values is None:
+            text = _normal(html.unescape(piece)).lower()
+            values = seen[piece] = tuple(m.group(1) for m in pattern.finditer(text))
+        found += values
     return found
 
 
@@ -140,7 +160,7 @@ def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
         return data
 
 
-def _owners_of(found: str, owners: dict[str, list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
+def _owners_of(found: str, owners: dict[str, list[tuple[str, Profile]]]) -> list[tuple[str, Profile]]:
     """The owners of a matched value (the match may differ from the key in case only)."""
     key = found.lower()
     if key in owners:
