@@ -66,7 +66,7 @@ class Guide:
     profile: Profile
     facts: dict
     selection: Decisions
-    slug: str
+    slug: str = ""  # the guide's folder under site/g/; empty when nothing is written (`check`)
     program_list: ProgramList | None = None
 
 
@@ -103,11 +103,12 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     return result
 
 
-def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
+def decide(profile: Profile, inputs: Inputs, key: bytes | None = None) -> Guide:
     """Derive one applicant's facts once, decide their program list, let the rules choose the contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
     programs = attach(facts, inputs.program_index, inputs.program_status)
-    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id), programs)
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id) if key is not None else "",
+                 programs)
 
 
 def program_sheet_record(inputs: Inputs) -> dict | None:
@@ -358,19 +359,19 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
             staged.written.discard(rel)  # free for the previous version, if there is one
 
 
-def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
-    """Load and validate everything, write nothing: the inputs, the valid profiles and every problem."""
+def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
+    """Load, decide and render everything, write nothing: the inputs, each valid profile's guide as decided
+    (facts derived once), and every problem."""
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
     problems += program_sheet_problems(inputs)
-    for profile in profiles:
-        facts = derive(profile, inputs.strategy, inputs.as_of)
-        attach(facts, inputs.program_index, inputs.program_status)
+    guides = [decide(profile, inputs) for profile in profiles]
+    for guide in guides:
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(guide.facts, guide.selection, Page(guide.profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
-    return inputs, profiles, problems
+    return inputs, guides, problems
 
 
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide"]

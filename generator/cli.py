@@ -258,11 +258,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.authoring.lint import check_warnings
     from generator.build import check
-    from generator.decide.facts import derive
-    from generator.decide.program_view import attach, list_summary
-    from generator.decide.selection import select
+    from generator.decide.program_view import list_summary
 
-    inputs, profiles, problems = check(_options(args))
+    inputs, guides, problems = check(_options(args))
+    profiles = [guide.profile for guide in guides]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     # Unknown spreadsheet columns too: advisors keep their own, so a warning; an error under --strict.
@@ -270,26 +269,25 @@ def cmd_check(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
-        for profile in profiles:
-            facts = derive(profile, inputs.strategy, inputs.as_of)
-            listed = attach(facts, inputs.program_index, inputs.program_status)
-            sel = select(facts, inputs.rules)
-            print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
+        for guide in guides:
+            sel = guide.selection
+            print(f"{guide.profile.id}: band {guide.facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
-            print(f"  program list: {list_summary(listed, facts['program_list_status'])}")
+            print(f"  program list: {list_summary(guide.program_list, guide.facts['program_list_status'])}")
     coverage = []
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
-        cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
+        cohort = [(guide.profile, guide.facts, guide.selection) for guide in guides]
+        cov = cohort_coverage(inputs, cohort, cohort_source=str(args.profiles))
         if args.coverage:
             from generator.authoring.program_report import coverage_lines
 
             print(format_matrix(cov), end="")
-            cohort = [(p.id, derive(p, inputs.strategy, inputs.as_of)) for p in profiles]
-            print("\n".join(coverage_lines(cohort, inputs.program_index, inputs.program_status)))
+            decided = [(guide.profile.id, guide.facts) for guide in guides]
+            print("\n".join(coverage_lines(decided, inputs.program_index, inputs.program_status)))
         coverage = list(cov.warnings)
         for w in coverage:
             print(f"warning: {w}", file=sys.stderr)
