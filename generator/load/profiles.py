@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
-import re
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from generator.errors import InputError, Problem
 from generator.load.ids import ID_RE, ID_RULE
-from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse
+from generator.load.checks import (
+    _boolean, _choice, _date, _email, _identifier, _integer, _list, _mapping, _number, _show, _text, _unknown_field,
+)
+from generator.load.profile_files import profile_files
+from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse, too_large
 
 RESULTS = ("pass", "fail", "pending")
 VISAS = ("j1", "h1b", "either", "none")
@@ -31,15 +34,6 @@ STEP1_FIELDS = ("result", "attempts", "score")
 STEP2_FIELDS = ("result", "score", "attempts", "exam_date", "practice", "qbank_percent")
 PRACTICE_FIELDS = ("date", "score", "name")
 
-_EMAIL = re.compile(
-    r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
-)
-# C0 and C1 controls, Unicode line separators and bidi overrides; notes may hold tabs and line breaks.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_IN_NOTES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_ENCODED_WORD = re.compile(r"=\?.*\?=")  # an RFC 2047 encoded word, read as leniently as Python does
-_QUOTED_VALUE = re.compile(r"\s*(?:[-+]?[0-9]+(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|true|false)\s*")
 _BAD = object()  # a value that was reported as a problem
 
 
@@ -122,19 +116,17 @@ def load_profiles(
     source_prefix: str = "profiles",
     only: Sequence[str] | None = None,
 ) -> tuple[list[Profile], list[Problem]]:
-    """Check every *.yaml/*.yml profile in `directory`: (valid profiles by id, problems of all others).
+    """Check every profile in `directory`: (valid profiles by id, problems of all others).
 
-    Files whose names start with a dot (editor back-ups) are skipped. `only` keeps
-    the listed ids after the whole cohort has been checked.
+    Every entry of the folder is accounted for (see `profile_files`): files ending in `.yaml` or `.yml`, in any
+    case, are read; anything else is reported, except hidden files and editor back-ups. `only` keeps the listed
+    ids after the whole cohort has been checked.
     """
     directory = Path(directory)
     if not directory.is_dir():
         return [], [Problem(source_prefix, None, None, f"profiles folder not found: {directory}")]
-    files = sorted(
-        p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith(".")
-    )
+    files, problems = profile_files(directory, source_prefix)
     profiles: dict[str, Profile] = {}
-    problems: list[Problem] = []
     broken_ids: set[str] = set()
     for path in files:
         source = f"{source_prefix}/{path.name}" if source_prefix else path.name
@@ -149,6 +141,7 @@ def load_profiles(
             problems.append(Problem(source, profile.line_of(("id",)), "id", message))
             continue
         profiles[profile.id] = profile
+    problems.sort(key=lambda p: p.source)  # in file order, each file's problems by line
     chosen = [profiles[key] for key in sorted(profiles)]
     if only is not None:
         wanted = list(dict.fromkeys(only))
@@ -165,9 +158,12 @@ def _check_file(
     """(profile or None, its problems sorted by line, the id the file claims)."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)  # a larger file is reported by the parser, not read whole
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(MAX_BYTES + 1)  # a larger file is reported, not read whole
     except OSError as exc:
         return None, [Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")], path.stem
+    if len(raw) > MAX_BYTES:
+        return None, [Problem(source, None, None, too_large(MAX_BYTES, max(size, len(raw))))], path.stem
     document, problems = parse(raw, source)
     problems = [_explain_visa(problem) for problem in problems]
     profile, declared_id = None, path.stem
@@ -344,94 +340,3 @@ class _Reader:
             self.report(path + (key,), message)
             return _BAD
         return value
-
-
-
-
-def _unknown_field(key: str, allowed: tuple[str, ...]) -> str:
-    normal = key.strip().lower().replace("-", "_").replace(" ", "_")
-    near = difflib.get_close_matches(normal, allowed, n=1, cutoff=0.6)
-    match = normal if normal in allowed else (near[0] if near else None)
-    if match:
-        return f"unknown field '{key}'; did you mean '{match}'?"
-    return f"unknown field '{key}'; expected one of: {', '.join(allowed)}"
-
-
-def _show(value: Any) -> str:
-    """A value as the user wrote it, for messages."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, dt.date)):
-        return str(value)
-    if isinstance(value, (dict, list)):
-        return "a mapping" if isinstance(value, dict) else "a list"
-    text = _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
-    return f"'{text[:60]}...'" if len(text) > 60 else f"'{text}'"
-
-
-def _unquote_hint(value: Any) -> str:
-    return "; remove the quotes" if isinstance(value, str) and _QUOTED_VALUE.fullmatch(value) else ""
-
-
-def _accept(accepts: Callable[[Any], Any], expected: str) -> Callable[[Any], str | None]:
-    """A check: None when `accepts(value)`, else `expected ..., got ...`."""
-
-    def check(value: Any) -> str | None:
-        return None if accepts(value) else f"expected {expected}, got {_show(value)}{_unquote_hint(value)}"
-
-    return check
-
-
-def _integer(low: int, high: int | None) -> Callable[[Any], str | None]:
-    expected = f"an integer from {low} to {high}" if high is not None else f"an integer of {low} or more"
-    return _accept(lambda v: type(v) is int and low <= v and (high is None or v <= high), expected)
-
-
-def _number(low: int, high: int | None) -> Callable[[Any], str | None]:
-    expected = f"a number from {low} to {high}" if high is not None else f"a number of {low} or more"
-    expected += " (decimals allowed)"
-    return _accept(lambda v: type(v) in (int, float) and low <= v and (high is None or v <= high), expected)
-
-
-def _text(longest: int, multiline: bool = False) -> Callable[[Any], str | None]:
-    control = _CONTROL_IN_NOTES if multiline else _CONTROL
-
-    def check(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return f"expected text of 1 to {longest} characters, got {_show(value)}; quote it if it is meant as text"
-        if not value.strip():
-            return "must not be blank"
-        if len(value) > longest:
-            return f"expected at most {longest} characters, got {len(value)}"
-        bad = control.search(value)
-        if bad:
-            return f"must not contain control characters such as line breaks (found U+{ord(bad.group()):04X})"
-        if not multiline and _ENCODED_WORD.search(value):
-            # Email headers decode these: `=?utf-8?q?=0D=0ABcc:...?=` becomes a new header line (CVE-2024-6923).
-            return f"must not contain an email encoded word such as {_ENCODED_WORD.search(value).group()!r}"
-        return None
-
-    return check
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(value: Any) -> str | None:
-        if isinstance(value, str) and value in options:
-            return None
-        message = f"expected one of {', '.join(options)}, got {_show(value)}"
-        near = difflib.get_close_matches(str(value).strip().lower(), options, n=1, cutoff=0.6)
-        return f"{message}; did you mean '{near[0]}'?" if near else message
-
-    return check
-
-
-_boolean = _accept(lambda v: isinstance(v, bool), "true or false")
-_date = _accept(lambda v: isinstance(v, dt.date), "a date written as YYYY-MM-DD")
-_mapping = _accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
-_list = _accept(lambda v: isinstance(v, list), "a list of practice exams")
-_identifier = _accept(lambda v: isinstance(v, str) and ID_RE.match(v), f"an id of {ID_RULE}")
-_email = _accept(
-    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not _CONTROL.search(v), "an email address such as name@example.org"
-)
