@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.errors import printable
 from generator.render.html import Renderer
 
 NAME = "roster.html"
@@ -13,7 +14,10 @@ TEMPLATE = "roster.html"
 def render(doc: dict, renderer: Renderer) -> str:
     """Every applicant with band, program range, flags and links, and every error of the build."""
     template = renderer.theme_env.get_template(TEMPLATE)
-    return template.render(manifest=doc, page={**renderer.site, "title": "Cohort roster", "lang": "en"})
+    # Errors are shown as the terminal shows them: control and bidi characters escaped, one line each.
+    errors = [{k: printable(v) if isinstance(v, str) else v for k, v in e.items()} for e in doc.get("errors", [])]
+    return template.render(manifest={**doc, "errors": errors},
+                           page={**renderer.site, "title": "Cohort roster", "lang": "en"})
 
 
 def summary_rows(doc: dict) -> list[dict[str, Any]]:
