@@ -12,6 +12,7 @@ from generator import GENERATOR
 from generator.errors import MatchguideError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_FATAL = 0, 1, 2
+_WRITES_OUTPUT = ("build", "serve", "merge")  # commands that replace an output folder, and so can keep the old one
 
 
 def _date(text: str) -> date:
@@ -102,16 +103,33 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Write DIR/<id>.yaml for every row of a CSV file (one applicant per row; the "
                                    "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
                                    "a hand-written profile; a row with problems writes nothing and is reported by row "
-                                   "and column, the other rows are still written, and the exit code is 1.",
+                                   "and column, the other rows are still written, and the exit code is 1. A row is "
+                                   "merged into an existing profile: fields the sheet leaves out or empty keep their "
+                                   "values, a row that changes nothing is reported as unchanged, and changes are "
+                                   "listed and written only with --overwrite.",
                        epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25")
     p.add_argument("csv", type=Path, metavar="CSV", help="the spreadsheet, saved as CSV (UTF-8), header row first")
     p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
-    p.add_argument("--overwrite", action="store_true", help="replace profiles that already exist")
+    p.add_argument("--overwrite", action="store_true",
+                   help="update existing profiles with the fields the row changes (they are listed)")
     p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
                    help="guide content, for the strategy data the checks use (default: content)")
     p.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
     p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="write the profiles back to a spreadsheet (CSV) with the import columns",
+                       description="Write every valid profile as one row of a CSV file (UTF-8, the columns `import` "
+                                   "reads), so the spreadsheet and the profiles go both ways: importing the file "
+                                   "again changes nothing. Invalid profiles are listed and left out (exit code 1).",
+                       epilog="example: matchguide export cohort.csv --dir profiles")
+    p.add_argument("csv", type=Path, metavar="CSV", help="the file to write (replaced if it exists)")
+    p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
+    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                   help="guide content, for the strategy data the checks use (default: content)")
+    p.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
+    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
                        description="Build the guides into output/, serve output/site on this computer and rebuild "
@@ -183,7 +201,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """`matchguide build`."""
     from generator.write import manifest
     from generator.build import build
-    from generator.console import ConsoleProgress, summary_table
+    from generator.console import ConsoleProgress, show_summary
 
     console = ConsoleProgress(sys.stderr, quiet=args.quiet)
     try:
@@ -193,7 +211,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     doc = manifest.read(result.manifest_path.parent) if result.manifest_path else None
     if doc and doc["profiles"] and not args.quiet:
         statuses = {**{i: "built" for i in result.rebuilt}, **{i: "unchanged" for i in result.kept}}
-        print(summary_table(doc, statuses))
+        show_summary(doc, statuses, sys.stdout)
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
@@ -232,6 +250,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
+    from generator.authoring.lint import check_warnings
     from generator.build import check
     from generator.decide.facts import derive
     from generator.decide.selection import select
@@ -239,6 +258,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     inputs, profiles, problems = check(_options(args))
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
+    warnings = check_warnings(inputs, profiles, args.profiles)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
         for profile in profiles:
             facts = derive(profile, inputs.strategy, inputs.as_of)
@@ -247,19 +269,19 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
-    warnings = []
+    coverage = []
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
         cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
         if args.coverage:
             print(format_matrix(cov), end="")
-        warnings = list(cov.warnings)
-        for w in warnings:
+        coverage = list(cov.warnings)
+        for w in coverage:
             print(f"warning: {w}", file=sys.stderr)
-    counted = f", {len(warnings)} coverage warning(s)" if args.coverage or args.strict else ""
-    print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s){counted}")
-    return EXIT_PROBLEMS if problems or (args.strict and warnings) else EXIT_OK
+    counted = f", {len(coverage)} coverage warning(s)" if args.coverage or args.strict else ""
+    print(f"checked {len(profiles)} valid profile(s), {len(problems)} problem(s), {len(warnings)} warning(s){counted}")
+    return EXIT_PROBLEMS if problems or (args.strict and (warnings or coverage)) else EXIT_OK
 
 
 def _report_failure(exc: MatchguideError) -> int:
@@ -287,8 +309,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     from generator.authoring.scaffold import scaffold
 
     try:
-        path = scaffold(args.dir, args.id, name=args.name, email=args.email,
-                        graduation_year=args.graduation_year or date.today().year)
+        path = scaffold(args.dir, args.id, name=args.name, email=args.email, graduation_year=args.graduation_year)
     except MatchguideError as exc:
         return _report_failure(exc)
     print(f"wrote {path}; fill it in, then run: matchguide check --only {args.id}")
@@ -304,23 +325,38 @@ def cmd_import(args: argparse.Namespace) -> int:
                              overwrite=args.overwrite)
     except MatchguideError as exc:
         return _report_failure(exc)
-    for row, path in result.written:
-        print(f"row {row}: wrote {path}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for outcome in result.outcomes:
+        print(outcome)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
-    failed = len({p.source for p in result.problems})
-    print(f"imported {len(result.written)} of {result.rows} row(s); {failed} row(s) with problems were not written")
-    if failed:
-        print("fix those rows and import again (add --overwrite to replace profiles already written)", file=sys.stderr)
+    print(result.summary())
+    if result.problems:
+        print("fix those rows and import again", file=sys.stderr)
+    return EXIT_PROBLEMS if result.problems else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """`matchguide export`."""
+    from generator.authoring.export import export_file
+
+    try:
+        result = export_file(args.dir, args.csv, content=args.content, as_of=args.as_of, cycle=args.cycle)
+    except MatchguideError as exc:
+        return _report_failure(exc)
+    for problem in result.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    left = f"; {len(result.problems)} problem(s), those profiles were left out" if result.problems else ""
+    print(f"exported {len(result.ids)} profile(s) to {result.path}{left}")
     return EXIT_PROBLEMS if result.problems else EXIT_OK
 
 
 def cmd_email(args: argparse.Namespace) -> int:
     """`matchguide email`."""
-    from generator.write import manifest
     from generator.deliver.ledger import default_path
     from generator.deliver.sending import EmailOptions, run_email
-    from generator.console import ConsoleProgress, MessageProgress
+    from generator.console import ConsoleProgress
 
     options = EmailOptions(
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
@@ -328,13 +364,11 @@ def cmd_email(args: argparse.Namespace) -> int:
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
         profiles_dir=args.profiles,
     )
-    entries = (manifest.read(args.out) or {}).get("profiles") or []
-    progress = MessageProgress(ConsoleProgress(sys.stderr),
-                               args.only or [e.get("id") for e in entries if isinstance(e, dict)])
+    console = ConsoleProgress(sys.stderr)
     try:
-        result = run_email(options, reporter=progress)
+        result = run_email(options, reporter=console)
     finally:
-        progress.close()
+        console.close()
     print(result.summary())
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
@@ -347,8 +381,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatchguideError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        print(f"failed: {len(exc.problems)} problem(s); the previous output was left as it was", file=sys.stderr)
+        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
+        print(f"failed: {len(exc.problems)} problem(s){kept}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
-        print("interrupted; the previous output was left as it was", file=sys.stderr)
+        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
+        print(f"interrupted{kept}", file=sys.stderr)
         return 130

@@ -1,4 +1,17 @@
-"""Build events: the library reports what it does; the CLI (or a test) decides how to show it."""
+"""Events: the one reporting path. The library reports what it does; the CLI (or a test) decides how to show it.
+
+`build`, `serve` and `email` report to the same `Reporter`; generator/console.py shows the events in a
+terminal, `BufferReporter` keeps them for tests. The kinds, with their data:
+
+- build: `start` (guides, pdf), `guide` (id, band), `kept` (id), `pdf` (id, pages), `stale` (id),
+  `problem` (problem), `done` (built, problems)
+- serve: `serving` (url, root, index), `changed` (paths), `rebuilt` (number, built, kept, problems),
+  `build_failed` (number), `stopped`
+- email: `email_start` (applicants, send), `note` (text), `message` (id, outcome, detail, to) once per
+  applicant, `limited` (limit, left), `connected` (host, port, security, messages), `retry` (what, error,
+  delay), `nothing_due`, `email_done`. A message's outcome is written, sent, skipped, changed, unknown,
+  refused, failed, not_ready or stopped.
+"""
 
 from __future__ import annotations
 

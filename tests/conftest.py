@@ -30,6 +30,6 @@ def make_profile(**kw) -> SimpleNamespace:
         step2 = SimpleNamespace(**step2)
     base = dict(id="t", name="Test Person", email="t@example.org", graduation_year=2024, cycle=2027,
                 visa="j1", in_medical_school=False, usce_months=3, us_lors=1, research_items=0, target=None,
-                oet_passed=True, ecfmg_certified=False, advisor=None, notes=None, source="profiles/t.yaml", digest="x")
+                oet_passed=True, ecfmg_certified=False, advisor=None, notes=None, country=None, medical_school=None, source="profiles/t.yaml", digest="x")
     base.update(kw)
     return SimpleNamespace(step1=SimpleNamespace(**step1), step2_ck=step2, **base)

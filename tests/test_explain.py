@@ -33,7 +33,8 @@ def write_project(root: Path, *, sections=(), examples=(), faq=(), layouts=None,
     shutil.copytree(ROOT / "themes" / "default", theme)
     layouts = layouts or [("standard", "true")]
     text = "layouts:\n" + "".join(f'  - {{id: {i}, template: layouts/guide.html, when: "{w}"}}\n' for i, w in layouts)
-    (theme / "theme.yaml").write_text(text + "landing: landing.html\nnot_found: 404.html\nassets: assets\n")
+    (theme / "theme.yaml").write_text(text + "landing: landing.html\nnot_found: 404.html\nassets: assets\n"
+                                      "charts: {score_axis: [200, 270], colours: assets/style.css}\n")
     (root / "profiles").mkdir()
     for ident, body in (profiles or {}).items():
         (root / "profiles" / f"{ident}.yaml").write_text(body)

@@ -144,7 +144,7 @@ BODIES_WITH_CODE = {  # the body line, and what the sandbox says
     "include-file": ("{% include '/etc/passwd' %}", "no loader for this environment"),
     "huge-string": ("{{ 'a' * 100000000 }}", "may not build sequences longer than 100,000"),
     "huge-power": ("{{ 10 ** 100000000 }}", "exponent 100000000 is too large"),
-    "config": ("{{ config }}", "'config' is undefined"),
+    "config": ("{{ config }}", "unknown name 'config'"),  # found when the content loads: once, not per guide
 }
 
 
@@ -153,8 +153,8 @@ def test_section_bodies_cannot_reach_python(project: Project, case: str) -> None
     body, fragment = BODIES_WITH_CODE[case]
     project.write("content/sections/50-probe.md", section(body="First line.\n\n" + body + "\n"))
     found = problems(project)
-    assert len(found) == 3 and all(p.startswith("content/sections/50-probe.md:9: body: ") and fragment in p
-                                   for p in found), found
+    assert len(found) == (1 if case == "config" else 3) and all(
+        p.startswith("content/sections/50-probe.md:9: body: ") and fragment in p for p in found), found
     assert not (project.root / MARKER).exists()
     assert not any("root:x:0:0" in p for p in found)
 
@@ -198,7 +198,7 @@ LOCATED = {
     "fm-missing-field": ({S: section().replace("title: Probe\n", "")}, f"{S}:1: title: ", "is required"),
     "body-syntax": ({S: section(body="one\ntwo\n{% if %}\n")}, f"{S}:9: body: ", "template syntax error"),
     "body-unclosed-block": ({S: section(body="one\n{% for b in bands %}\nthree\n")}, f"{S}:", "template syntax error"),
-    "body-undefined": ({S: section(body="one\ntwo\n{{ nosuch }}\n")}, f"{S}:9: body: ", "'nosuch' is undefined"),
+    "body-undefined": ({S: section(body="one\ntwo\n{{ nosuch }}\n")}, f"{S}:9: body: ", "unknown name 'nosuch'"),
     "body-runtime-type": ({S: section(body="one\n{{ step2.score + 'x' }}\n")}, f"{S}:8: body: ", "TypeError"),
     "body-refused-link": ({S: section(body="one\n[click](javascript:alert(1))\n")}, f"{S}:8: body: ",
                           "URL not allowed: javascript:alert(1)"),

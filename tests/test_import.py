@@ -119,15 +119,19 @@ def test_bad_rows_are_reported_by_row_and_column_and_write_nothing(tmp_path):
     assert load_profiles(tmp_path / "profiles", default_cycle=2027, passing_standard=standard, as_of=AS_OF)[1] == []
 
 
-def test_existing_profiles_are_kept_unless_overwrite(tmp_path):
+def test_existing_profiles_change_only_with_overwrite_and_the_change_is_named(tmp_path):
     first = run(tmp_path, [row(name="First")])
     assert first.ok
     again = run(tmp_path, [row(name="Second")])
     assert [str(p) for p in again.problems] == [
-        f"cohort.csv:row 2: id: {tmp_path / 'profiles' / 'ana-souza.yaml'} already exists; use --overwrite to replace it"]
+        f"cohort.csv:row 2: id: {tmp_path / 'profiles' / 'ana-souza.yaml'} exists and the row would change "
+        "name ('First' -> 'Second'); add --overwrite to update these fields (fields the sheet leaves out or empty "
+        "keep their values)"]
     assert load(tmp_path / "profiles" / "ana-souza.yaml").name == "First"
     replaced = run(tmp_path, [row(name="Second")], overwrite=True)
     assert replaced.ok and load(tmp_path / "profiles" / "ana-souza.yaml").name == "Second"
+    assert [str(o) for o in replaced.outcomes] == [
+        f"row 2: updated {tmp_path / 'profiles' / 'ana-souza.yaml'}: name ('First' -> 'Second')"]
 
 
 def test_header_problems_stop_the_whole_file(tmp_path):
@@ -136,7 +140,7 @@ def test_header_problems_stop_the_whole_file(tmp_path):
         import_csv(source, tmp_path / "profiles", default_cycle=2027, passing_standard=standard, as_of=AS_OF,
                    source="c.csv")
     messages = [str(p) for p in caught.value.problems]
-    assert "c.csv:row 1: step2score: unknown column; did you mean 'step2_score'?" in messages
+    assert "c.csv:row 1: Step2Score: unknown column; did you mean 'step2_score'? (its values would be lost)" in messages
     assert "c.csv:row 1: email: required column is missing" in messages
     assert not (tmp_path / "profiles").exists()
 
@@ -160,7 +164,7 @@ def test_cli_import_reports_and_exits_1(tmp_path, capsys):
     assert code == 1
     assert f"row 2: wrote {tmp_path / 'profiles' / 'ana-souza.yaml'}" in out
     assert f"error: {source}:row 3: step2_score: expected an integer from 1 to 300, got 'abc'" in err
-    assert "imported 1 of 2 row(s); 1 row(s) with problems were not written" in out
+    assert "imported 2 row(s): 1 new, 0 updated, 0 unchanged, 1 with problems (not written)" in out
     assert main(["import", str(write_csv(tmp_path / "ok.csv", [row(id="ok")])), "--dir", str(tmp_path / "profiles"),
                  "--content", str(ROOT / "content"), "--as-of", "2026-11-25"]) == 0
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import io
 import hashlib
 import json
 import logging
+import os
+import shutil
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -13,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.console import ConsoleProgress
 from generator.errors import DeliveryError, InputError
 from generator.deliver.message import guide_link
 from generator.deliver.sending import EmailOptions, load_recipients, run_email
@@ -29,6 +35,30 @@ APPLICANTS = [  # id, name, email
     ("dana-osei", "Dana Osei", "dana.osei@example.org"),
     ("elif-yilmaz", "Elif Yılmaz", "elif.yilmaz@example.org"),
 ]
+
+
+class Shown(ConsoleProgress):
+    """An email run's events, kept, and shown as the console shows them in a log: plain lines."""
+
+    def __init__(self) -> None:
+        super().__init__(io.StringIO(), tty=False)
+        self.events: list[tuple[str, dict]] = []
+
+    def event(self, kind: str, **data) -> None:
+        self.events.append((kind, data))
+        super().event(kind, **data)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
+
+    def messages(self) -> dict[str, list[str]]:
+        """Applicant id -> the outcomes reported for them, in order."""
+        out: dict[str, list[str]] = {}
+        for kind, data in self.events:
+            if kind == "message":
+                out.setdefault(data["id"], []).append(data["outcome"])
+        return out
 
 
 @pytest.fixture(scope="session")
@@ -130,8 +160,8 @@ def attachment(msg) -> bytes:
 
 def test_dry_run_writes_the_outbox_and_sends_nothing(project, server):
     box, port = server
-    lines: list[str] = []
-    result = run_email(project.options(), env=smtp_env(port), reporter=lines.append)
+    shown = Shown()
+    result = run_email(project.options(), env=smtp_env(port), reporter=shown)
     assert sorted(result.written) == sorted(emails()) and result.sent == []
     assert box.received == [] and box.sessions == 0
     assert not project.ledger.exists()
@@ -142,11 +172,17 @@ def test_dry_run_writes_the_outbox_and_sends_nothing(project, server):
     assert SITE_URL + "g/0000k9x2f7m1c8/index.html" in eml.get_body(("plain",)).get_content()
     assert 'href="https://advisor.github.io/guides/g/0000k9x2f7m1c8/index.html"' in eml.get_body(("html",)).get_content()
     assert "matchguide email --send" in result.summary() and "nothing was sent" in result.summary()
+    assert shown.messages() == {i: ["written"] for i in sorted(emails())}  # one event per applicant
+    assert ("email_start", {"applicants": len(APPLICANTS), "send": False}) in shown.events
+    assert "aisha-rahman: wrote outbox/aisha-rahman.eml (to aisha.rahman@example.org)" in shown.lines
 
 
 def test_send_delivers_every_guide_once_with_the_pdf_byte_identical(project, server):
     box, port = server
-    result = run_email(project.options(send=True), env=smtp_env(port))
+    shown = Shown()
+    result = run_email(project.options(send=True), env=smtp_env(port), reporter=shown)
+    assert shown.messages() == {i: ["sent"] for i in sorted(emails())}
+    assert [k for k, _ in shown.events if k != "message"] == ["email_start", "connected", "email_done"]
     assert sorted(result.sent) == sorted(emails()) and result.ok
     by_rcpt = {rcpts[0]: message_from_bytes(data, policy=policy.default) for rcpts, data in box.received}
     for applicant_id, name, address in APPLICANTS:
@@ -160,8 +196,11 @@ def test_send_delivers_every_guide_once_with_the_pdf_byte_identical(project, ser
     assert {m["To"].addresses[0].addr_spec: m["Message-ID"] for m in box.messages()} == \
         {emails()[i]: mid for i, mid in sent_ids.items()}
 
-    again = run_email(project.options(send=True), env=smtp_env(port))
+    shown = Shown()
+    again = run_email(project.options(send=True), env=smtp_env(port), reporter=shown)
     assert again.sent == [] and sorted(again.skipped) == sorted(emails())
+    assert shown.messages() == {i: ["skipped"] for i in sorted(emails())}
+    assert "nothing to send" in shown.lines
     assert len(box.received) == len(APPLICANTS) and box.sessions == 1  # the rerun did not even connect
 
 
@@ -169,11 +208,13 @@ def test_a_server_that_dies_mid_cohort_loses_nothing_and_duplicates_nothing(proj
     first = Mailbox(die_after=2)
     controller = start_server(first)
     port = controller.port
+    shown = Shown()
     try:
-        result = run_email(project.options(send=True), env=smtp_env(port))
+        result = run_email(project.options(send=True), env=smtp_env(port), reporter=shown)
     finally:
         controller.stop()
     assert len(result.sent) == 2 and result.stopped and len(result.failed) == 1 and len(result.remaining) == 2
+    assert list(shown.messages().values()) == [["sent"], ["sent"], ["stopped"]]
     assert "Rerun `matchguide email --send` to resume" in result.summary()
     assert json.loads((project.ledger.parent / "email-failures.json").read_text())["stopped"] == result.stopped
     with pytest.raises(DeliveryError, match="cannot reach .*nothing was sent"):  # while it is down
@@ -238,8 +279,11 @@ def test_a_changed_guide_is_resent_only_with_resend_changed(project, server):
 def test_a_refused_recipient_is_recorded_and_the_cohort_goes_on(project, server):
     box, port = server
     box.refuse.add("bilal.khan@example.org")
-    result = run_email(project.options(send=True), env=smtp_env(port))
+    shown = Shown()
+    result = run_email(project.options(send=True), env=smtp_env(port), reporter=shown)
     assert result.refused == ["bilal-khan"] and len(result.sent) == 4
+    assert shown.messages()["bilal-khan"] == ["refused"]
+    assert "bilal-khan: refused: RCPT TO: 550 5.1.1 No such mailbox" in shown.lines
     assert [r["state"] for r in project.records() if r["id"] == "bilal-khan"] == ["sending", "refused"]
     failures = json.loads((project.ledger.parent / "email-failures.json").read_text())["failures"]
     assert failures == [{"id": "bilal-khan", "state": "refused", "email": "bilal.khan@example.org",
@@ -251,15 +295,20 @@ def test_a_refused_recipient_is_recorded_and_the_cohort_goes_on(project, server)
 def test_a_temporary_failure_is_retried_and_delivered_once(project, server):
     box, port = server
     box.busy_once.add("elif.yilmaz@example.org")
-    result = run_email(project.options(send=True, only=["elif-yilmaz"]), env=smtp_env(port))
+    shown = Shown()
+    result = run_email(project.options(send=True, only=["elif-yilmaz"]), env=smtp_env(port), reporter=shown)
     assert result.sent == ["elif-yilmaz"] and box.count("elif.yilmaz@example.org") == 1
+    (retry,) = [data for kind, data in shown.events if kind == "retry"]
+    assert retry["what"] == "elif-yilmaz" and retry["delay"] == 0.01 and shown.messages() == {"elif-yilmaz": ["sent"]}
     assert [r["state"] for r in project.records()] == ["sending", "failed", "sending", "sent"]
 
 
 def test_limit_and_only_choose_what_goes_out(project, server):
     box, port = server
-    result = run_email(project.options(send=True, limit=2), env=smtp_env(port))
+    shown = Shown()
+    result = run_email(project.options(send=True, limit=2), env=smtp_env(port), reporter=shown)
     assert result.sent == ["aisha-rahman", "bilal-khan"] and len(result.remaining) == 3
+    assert "--limit 2: 3 message(s) left for a later run" in shown.lines and shown.total == shown.done == 2
     result = run_email(project.options(send=True, only=["elif-yilmaz", "chen-wei"]), env=smtp_env(port))
     assert result.sent == ["elif-yilmaz", "chen-wei"]
     with pytest.raises(InputError, match="no built guide for 'nobody'"):
@@ -354,7 +403,7 @@ def test_starttls_and_implicit_tls_work_with_a_trusted_private_ca(project, certs
 
 def test_the_password_never_appears_in_output(project, certs, caplog, capsys):
     caplog.set_level(logging.DEBUG)
-    lines: list[str] = []
+    shown = Shown()
     secrets = [PASSWORD, base64.b64encode(PASSWORD.encode()).decode(),
                base64.b64encode(f"\0{USER}\0{PASSWORD}".encode()).decode()]
     box = Mailbox(refuse={"chen.wei@example.org"}, drop={"dana.osei@example.org"})
@@ -364,18 +413,18 @@ def test_the_password_never_appears_in_output(project, certs, caplog, capsys):
                    MATCHGUIDE_SMTP_USER=USER, MATCHGUIDE_SMTP_PASSWORD=PASSWORD)
     texts = [repr(smtp_config(env))]
     try:
-        result = run_email(project.options(send=True), env=env, reporter=lines.append)
+        result = run_email(project.options(send=True), env=env, reporter=shown)
         texts += [result.summary(), repr(result)]
         for wrong in (PASSWORD + "x", "short"):
             with pytest.raises(DeliveryError) as err:
                 run_email(project.options(send=True, resend_changed=True, retry_unknown=True),
-                          env={**env, "MATCHGUIDE_SMTP_PASSWORD": wrong}, reporter=lines.append)
+                          env={**env, "MATCHGUIDE_SMTP_PASSWORD": wrong}, reporter=shown)
             texts += [str(err.value), repr(err.value), repr(err.value.problems)]
     finally:
         controller.stop()
     assert result.refused == ["chen-wei"] and result.unknown == ["dana-osei"]
     captured = capsys.readouterr()
-    texts += lines + [caplog.text, captured.out, captured.err]
+    texts += shown.lines + [caplog.text, captured.out, captured.err]
     texts += [p.read_text("utf-8", "replace") for p in project.root.rglob("*") if p.is_file() and p.suffix != ".pdf"]
     for secret in secrets:
         assert not [t for t in texts if secret in t], secret
@@ -411,20 +460,20 @@ def test_addresses_come_from_the_profiles_and_gaps_are_reported(tmp_path, pdf_by
                          "zed": "zed@example.org"}
     assert {Path(n.split(":")[0]).name for n in notes} == {"broken.yaml", "bilal-khan.yaml"}
     assert any("bilal-khan.yaml" in n and "email" in n for n in notes)
-    lines: list[str] = []
-    result = run_email(project.options(), env={}, reporter=lines.append)
+    shown = Shown()
+    result = run_email(project.options(), env={}, reporter=shown)
     assert result.written == ["aisha-rahman", "chen-wei"]
     assert [str(p) for p in result.problems] == ["profiles/bilal-khan.yaml: email: no email address"]
-    assert any("zed: no guide in the manifest" in line for line in lines)
+    assert any("zed: no guide in the manifest" in line for line in shown.lines)
 
 
 def test_the_ledger_survives_a_torn_last_line_and_must_live_outside_output(project, server):
     box, port = server
     project.ledger.parent.mkdir(parents=True)
     project.ledger.write_text('{"id": "aisha-rahman", "pdf_sha256": "ab', "utf-8")  # crash mid-write
-    lines: list[str] = []
-    result = run_email(project.options(send=True, only=["aisha-rahman"]), env=smtp_env(port), reporter=lines.append)
-    assert result.sent == ["aisha-rahman"] and any("incomplete last record" in line for line in lines)
+    shown = Shown()
+    result = run_email(project.options(send=True, only=["aisha-rahman"]), env=smtp_env(port), reporter=shown)
+    assert result.sent == ["aisha-rahman"] and any("incomplete last record" in line for line in shown.lines)
     records = [json.loads(line) for line in project.ledger.read_text().splitlines()[1:]]
     assert [r["state"] for r in records] == ["sending", "sent"]
     with pytest.raises(InputError, match="outside the output folder"):
@@ -440,3 +489,16 @@ def test_a_template_error_names_the_file_and_line(project, tmp_path):
     with pytest.raises(InputError) as err:
         run_email(project.options(theme_dir=theme), env={})
     assert str(err.value).startswith(f"{theme / 'email' / 'body.txt'}:3: ") and "nickname" in str(err.value)
+
+
+def test_the_email_command_in_a_pipe_shows_one_plain_line_per_applicant(project):
+    shutil.copytree(ROOT / "content" / "data", project.root / "content" / "data")  # the strategy the profiles need
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHGUIDE_")}
+    proc = subprocess.run([sys.executable, "-m", "generator", "email", "--theme", str(THEME)], cwd=project.root,
+                          env={**env, "FORCE_COLOR": "1"}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [line for line in lines if not line.startswith("note: ")] == \
+        [f"{i}: wrote outbox/{i}.eml (to {address})" for i, address in sorted(emails().items())]
+    assert "Dry run: wrote 5 message(s)" in proc.stdout

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
+from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
 from tests.conftest import ROOT
 
 # The upstream contracts, beside the checkout (or beside its worktree folder); only tests may look at them.

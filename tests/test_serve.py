@@ -1,8 +1,7 @@
-"""`matchguide serve` and the console progress display: a real server on loopback, real rebuilds, real Ctrl-C."""
+"""`matchguide serve`: a real server on loopback, real rebuilds, real Ctrl-C."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -25,7 +24,6 @@ from generator.write import manifest
 from generator.build import build
 from generator.project import BuildOptions, display
 from generator.errors import BuildError
-from generator.console import ConsoleProgress, MessageProgress, summary_table
 from generator.events import BufferReporter
 from generator.authoring.serve import VERSION_PATH, serve
 from tests.conftest import AS_OF, ROOT
@@ -233,97 +231,3 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
     assert "stopped" in err and "Traceback" not in err
     assert [line for line in lines if line.startswith("[")] == [f"[{i}/3] {pid}: built ({band})\n" for i, (pid, band)
                                                                in enumerate(zip(PROFILES, ("solid", "pending", "strong")), 1)]
-
-
-# -- the console display ----------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        self.now += 1.0
-        return self.now
-
-
-def test_plain_lines_when_not_a_terminal():
-    out = io.StringIO()
-    console = ConsoleProgress(out, tty=False)
-    for kind, data in [("start", {"guides": 2, "pdf": True}), ("guide", {"id": "a", "band": "solid"}),
-                       ("kept", {"id": "b"}), ("pdf", {"id": "a", "pages": 14}), ("done", {})]:
-        console.event(kind, **data)
-    assert out.getvalue() == "[1/2] a: built (solid)\n[2/2] b: unchanged\n  pdf [1/1] a: 14 pages\n"
-    assert "\r" not in out.getvalue()
-
-
-def test_one_redrawn_line_on_a_terminal_with_problems_printed_above_it():
-    out = io.StringIO()
-    console = ConsoleProgress(out, tty=True, clock=FakeClock())
-    console.event("start", guides=3, pdf=True)
-    console.event("guide", id="a", band="solid")
-    console.event("problem", problem="profiles/c.yaml:4: step2_ck.score: expected an integer")
-    console.event("guide", id="b", band="low")
-    assert "PDFs 0/" in console.bar_text() and "guides 2/3" in console.bar_text()
-    console.event("kept", id="d")
-    assert "PDFs 0/2" in console.bar_text()  # known once every guide is written: one per guide built
-    console.event("pdf", id="a", pages=14)
-    console.event("pdf", id="b", pages=12)
-    console.event("done")
-    text = out.getvalue()
-    assert text.count("\n") == 2 and text.endswith("\n")  # the problem line and the end of the bar
-    assert "\x1b[Kerror: profiles/c.yaml:4: step2_ck.score: expected an integer\n" in text
-    last = text.rstrip("\n").rsplit("\r\x1b[K", 1)[1]
-    assert last.startswith("[" + "#" * 24 + "]") and "guides 3/3" in last and "PDFs 2/2" in last
-
-
-def test_quiet_shows_only_problems_and_serve_lines():
-    out = io.StringIO()
-    console = ConsoleProgress(out, quiet=True, tty=True)
-    console.event("start", guides=1)
-    console.event("guide", id="a", band="solid")
-    console.event("problem", problem="x.yaml:1: bad")
-    console.event("rebuilt", number=2, built=1, kept=0, problems=1)
-    console.event("done")
-    assert out.getvalue() == "error: x.yaml:1: bad\nbuild #2: 1 built, 0 unchanged, 1 problem(s); open pages reload\n"
-
-
-def test_email_messages_become_lines_and_count_applicants():
-    out = io.StringIO()
-    console = ConsoleProgress(out, tty=False)
-    progress = MessageProgress(console, ["ana", "bo"])
-    for message in ["note: MATCHGUIDE_SITE_URL is not set", "ana: wrote outbox/ana.eml (to a@example.org)",
-                    "send: timed out; retrying in 2 s", "bo: sent to b@example.org", "bo: sent to b@example.org"]:
-        progress(message)
-    progress.close()
-    assert out.getvalue().splitlines()[1] == "ana: wrote outbox/ana.eml (to a@example.org)"
-    assert len(out.getvalue().splitlines()) == 5 and console.done == 2 and console.total == 2
-    assert "applicants 2/2" in console.bar_text()
-
-
-def test_summary_table_from_a_real_manifest(tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("MATCHGUIDE_SITE_KEY", KEY)
-    options = project_copy(tmp_path)
-    result = build(options)
-    doc = manifest.read(options.out)
-    table = summary_table(doc, {i: "built" for i in result.rebuilt}).splitlines()
-    assert table[0].split() == ["id", "band", "basis", "programs", "flags", "pages", "status"]
-    rows = {line.split()[0]: line for line in table[2:]}
-    assert list(rows) == list(PROFILES)
-    assert re.search(r"aisha-rahman +solid +official 238 +120–160 +long_gap +— +built$", rows["aisha-rahman"])
-    assert re.search(r"karim-haddad +strong \(projected\) +practice \d+ ", rows["karim-haddad"])
-    assert re.search(r"fatima-benali +pending +none +— ", rows["fatima-benali"])
-    starts = {line.index(line.split()[1], len(line.split()[0])) for line in table[2:]}
-    assert starts == {table[0].index("band")}  # columns line up
-
-
-def test_email_progress_on_a_terminal_ends_on_the_full_count():
-    out = io.StringIO()
-    progress = MessageProgress(ConsoleProgress(out, tty=True), ["ana", "bo"])  # a real clock: redraws throttled
-    for message in ["note: no site URL", "ana: wrote outbox/ana.eml", "bo: wrote outbox/bo.eml"]:
-        progress(message)
-    progress.close()
-    text = out.getvalue()
-    assert [line for line in re.split(r"\r\x1b\[K|\n", text) if line.endswith(".eml") or line.startswith("note")] == \
-        ["note: no site URL", "ana: wrote outbox/ana.eml", "bo: wrote outbox/bo.eml"]
-    assert text.endswith("applicants 2/2 · bo\n")

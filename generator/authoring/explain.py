@@ -122,6 +122,8 @@ def key_facts(facts: dict) -> list[tuple[str, str]]:
     person = (f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "
               f"visa {facts['visa'] or 'not given'}, USCE {show(facts['usce_months'])} months, "
               f"US LoRs {facts['us_lors']}")
+    trained = ", ".join(str(facts[key]) for key in ("medical_school", "country") if facts.get(key))
+    person += f", trained: {trained}" if trained else ""
     return [
         ("band", _band_line(facts)),
         ("programs", _programs_line(facts)),

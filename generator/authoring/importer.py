@@ -4,78 +4,112 @@ Each row becomes profile YAML (generator.authoring.scaffold writes it) that is c
 the profile loader itself, so an imported profile obeys exactly the rules of a
 hand-written one. A row with any problem writes nothing; the other rows are
 still written. Problems name the CSV row (the header is row 1) and column.
+
+A row whose profile exists is merged into it: a field the sheet does not give
+(no column, or an empty cell) keeps the profile's value, so hand edits survive.
+A row that changes nothing is reported as unchanged and the file is left alone;
+a row that would change fields names them, and only `overwrite` writes them.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import difflib
 import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from generator.load.ids import ID_RE
-from generator.errors import InputError, Problem
-from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
-from generator.authoring.scaffold import Plain, check_text, dump, write_profile
+import yaml
 
-# column -> (where it goes in the profile, how its text is read)
-COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
-    "id": (("id",), "text"),
-    "name": (("name",), "text"),
-    "email": (("email",), "text"),
-    "graduation_year": (("graduation_year",), "integer"),
-    "cycle": (("cycle",), "integer"),
-    "step1_result": (("step1", "result"), "choice"),
-    "step1_attempts": (("step1", "attempts"), "integer"),
-    "step1_score": (("step1", "score"), "integer"),
-    "step2_result": (("step2_ck", "result"), "choice"),
-    "step2_score": (("step2_ck", "score"), "integer"),
-    "step2_attempts": (("step2_ck", "attempts"), "integer"),
-    "step2_exam_date": (("step2_ck", "exam_date"), "date"),
-    "practice": (("step2_ck", "practice"), "practice"),
-    "qbank_percent": (("step2_ck", "qbank_percent"), "number"),
-    "visa": (("visa",), "choice"),
-    "in_medical_school": (("in_medical_school",), "boolean"),
-    "usce_months": (("usce_months",), "number"),
-    "us_lors": (("us_lors",), "integer"),
-    "research_items": (("research_items",), "integer"),
-    "target": (("target",), "choice"),
-    "oet_passed": (("oet_passed",), "boolean"),
-    "ecfmg_certified": (("ecfmg_certified",), "boolean"),
-    "advisor": (("advisor",), "text"),
-    "notes": (("notes",), "text"),
-}
-REQUIRED_COLUMNS = ("id", "name", "email", "graduation_year", "step1_result", "step1_attempts")
+from generator.authoring.columns import COLUMN_OF, COLUMNS, read_cell, read_header
+from generator.authoring.scaffold import PLACEHOLDERS_MARK, check_text, dump, starter, write_profile
+from generator.errors import InputError, Problem
+from generator.load import yamlstrict
+from generator.load.ids import ID_RE
+from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
+
 # A loader problem's field -> the column it came from.
-_COLUMN_OF = {".".join(path): column for column, (path, _) in COLUMNS.items()} | {
+_COLUMN_OF = {".".join(path): column for path, column in COLUMN_OF.items()} | {
     "step1": "step1_result",
     "step2_ck": "step2_result",
 }
 _PRACTICE_FIELD = re.compile(r"step2_ck\.practice\[(\d+)\](?:\.(\w+))?")
 _YAML_HINTS = ("; remove the quotes", "; quote it if it is meant as text")
-_INTEGER = re.compile(r"[-+]?[0-9]+(?:\.0*)?")  # `238.0`, as some spreadsheets export integers, is 238
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TRUE, _FALSE = {"true", "yes", "y", "1"}, {"false", "no", "n", "0"}
+_IMPORTED = "Imported by `matchguide import`"
 MAX_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field an import sets: its column, the profile's value before (None: absent) and the sheet's."""
+
+    column: str
+    old: Any
+    new: Any
+
+    def __str__(self) -> str:
+        def show(value: Any) -> str:
+            if isinstance(value, list):
+                return f"{len(value)} practice exam(s)"
+            if not isinstance(value, str):
+                return value.isoformat() if isinstance(value, dt.date) else str(value).lower() \
+                    if isinstance(value, bool) else str(value)
+            return repr(value[:40] + "…") if len(value) > 40 else repr(value)
+
+        if self.old is None:
+            return f"{self.column} (new: {show(self.new)})"
+        return f"{self.column} ({show(self.old)} -> {show(self.new)})"
+
+
+@dataclass
+class RowOutcome:
+    """What happened to one row's profile: `new`, `updated` or `unchanged`, and what changed or was kept."""
+
+    row: int
+    path: Path
+    state: str
+    changes: list[Change] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # columns with an empty cell whose profile value was kept
+    notes: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        what = {"new": f"wrote {self.path}", "unchanged": f"{self.path} unchanged",
+                "updated": f"updated {self.path}: " + ", ".join(map(str, self.changes))}[self.state]
+        extra = [f"kept the profile's {', '.join(self.kept)} (empty in the sheet; to remove a field, edit the "
+                 "profile)"] if self.kept else []
+        return f"row {self.row}: {what}" + "".join(f"; {note}" for note in extra + self.notes)
 
 
 @dataclass
 class ImportResult:
-    """What an import did: the profiles written (row, path) and every problem, by row and column."""
+    """What an import did, per row, and every problem by row and column."""
 
-    written: list[tuple[int, Path]] = field(default_factory=list)
+    outcomes: list[RowOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
     rows: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when every row was written."""
+        """True when no row had a problem."""
         return not self.problems
+
+    @property
+    def written(self) -> list[tuple[int, Path]]:
+        """(row, path) of every profile written: new or updated."""
+        return [(o.row, o.path) for o in self.outcomes if o.state != "unchanged"]
+
+    def count(self, state: str) -> int:
+        """How many rows ended in `state`."""
+        return sum(o.state == state for o in self.outcomes)
+
+    def summary(self) -> str:
+        """One line for the advisor."""
+        failed = len({p.source for p in self.problems})
+        return (f"imported {self.rows} row(s): {self.count('new')} new, {self.count('updated')} updated, "
+                f"{self.count('unchanged')} unchanged, {failed} with problems (not written)")
 
 
 def import_csv(
@@ -88,42 +122,169 @@ def import_csv(
     overwrite: bool = False,
     source: str | None = None,
 ) -> ImportResult:
-    """Write `<directory>/<id>.yaml` for every valid row; raise InputError when the file itself is unusable."""
+    """Write or update `<directory>/<id>.yaml` for every valid row; raise InputError when the file is unusable."""
     source = source or str(csv_path)
-    header, rows = read_rows(csv_path, source)
-    result = ImportResult()
+    header, rows, decimal_comma, warnings = read_rows(csv_path, source)
+    result = ImportResult(warnings=warnings)
+    checks = {"default_cycle": default_cycle, "passing_standard": passing_standard, "as_of": as_of}
     seen: dict[str, int] = {}
     for number, cells in rows:
         result.rows += 1
         where = f"{source}:row {number}"
-        data, problems = row_profile(header, cells, where)
+        data, problems = row_profile(header, cells, where, decimal_comma=decimal_comma)
         applicant_id = data.get("id")
         first = seen.setdefault(applicant_id, number) if isinstance(applicant_id, str) else number
         if first != number:
             problems.append(Problem(where, None, "id", f"'{applicant_id}' is already used by row {first}"))
-        elif isinstance(applicant_id, str) and ID_RE.match(applicant_id) and not overwrite:
-            existing = directory / f"{applicant_id}.yaml"
-            if existing.exists():
-                problems.append(Problem(where, None, "id", f"{existing} already exists; use --overwrite to replace it"))
         if problems:
-            result.problems += problems + _other_problems(data, problems, number, where, default_cycle,
-                                                          passing_standard, as_of)
+            result.problems += problems + _other_problems(data, problems, number, where, **checks)
             continue
-        text = dump(data, header=[f"Imported by `matchguide import` from {Path(source).name}, row {number}."])
-        try:
-            _, path = write_profile(directory, applicant_id, text, source=where, overwrite=overwrite,
-                                    default_cycle=default_cycle, passing_standard=passing_standard, as_of=as_of)
-        except InputError as exc:
-            result.problems += [_located(p, where) for p in exc.problems]
-            continue
-        result.written.append((number, path))
+        outcome, problems = _merge_row(directory, applicant_id, data, number, where, source, overwrite, checks)
+        if problems:
+            result.problems += problems
+        elif outcome:
+            result.outcomes.append(outcome)
     return result
+
+
+def _merge_row(directory: Path, applicant_id: str, data: dict, number: int, where: str, source: str,
+               overwrite: bool, checks: dict) -> tuple[RowOutcome | None, list[Problem]]:
+    """Write one valid row: new, merged into the existing profile, or nothing when it changes nothing."""
+    target = directory / f"{applicant_id}.yaml"
+    existing, comments, inner = _existing(target, applicant_id, where) if ID_RE.match(applicant_id) else (None, [], [])
+    if isinstance(existing, Problem):
+        return None, [existing]
+    merged, changes, kept = merge(existing, data, applicant_id)
+    header = [f"{_IMPORTED} from {Path(source).name}, row {number}."]
+    if existing is None:
+        state = "new"
+    elif not changes:
+        return RowOutcome(number, target, "unchanged", kept=kept), []
+    elif not overwrite:
+        listed = ", ".join(map(str, changes))
+        return None, [Problem(where, None, "id", f"{target} exists and the row would change {listed}; add --overwrite "
+                              "to update these fields (fields the sheet leaves out or empty keep their values)")]
+    else:
+        state, header = "updated", [line for line in comments if _IMPORTED not in line] + header
+    try:
+        write_profile(directory, applicant_id, dump(merged, header=header), source=where, overwrite=state == "updated",
+                      **checks)
+    except InputError as exc:
+        return None, [_located(p, where) for p in exc.problems]
+    notes = [f"comments on line(s) {', '.join(map(str, inner))} of the old file are not kept (the file was rewritten)"
+             ] if state == "updated" and inner else []
+    return RowOutcome(number, target, state, changes if state == "updated" else [], kept, notes), []
+
+
+def _existing(target: Path, applicant_id: str, where: str) -> tuple[dict | None | Problem, list[str], list[int]]:
+    """The profile at `target` as data (None: no file), its leading comment lines to keep, and the line numbers of
+    comments further down, which a rewrite cannot keep (the comments `new` writes are neither)."""
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        return None, [], []
+    except OSError as exc:
+        return Problem(where, None, "id", f"cannot read {target}: {exc.strerror or exc}"), [], []
+    document, problems = yamlstrict.parse(raw, str(target))
+    if problems or document is None or not isinstance(document.data, dict):
+        first = f": {problems[0]}" if problems else ""
+        return Problem(where, None, "id", f"{target} exists but cannot be read to merge the row into it{first}; "
+                       "fix or delete it, then import again"), [], []
+    text = raw.decode("utf-8-sig")
+    lines = text.splitlines()
+    ours = {comment for _, comment in _comments(starter(applicant_id, name="x", email="x@x.invalid",
+                                                             graduation_year=2000))}
+    leading: list[str] = []
+    inner: list[int] = []
+    for number, comment in _comments(text):
+        if comment in ours or comment.startswith((PLACEHOLDERS_MARK, f"# {_IMPORTED}")):
+            continue
+        if all(not line.strip() or line.startswith("#") for line in lines[:number]):
+            leading.append(comment[1:].strip())
+        else:
+            inner.append(number)
+    return document.data, leading, inner
+
+
+def _comments(text: str) -> list[tuple[int, str]]:
+    """(line number, comment text from its `#`) of every YAML comment: a `#` outside every value."""
+    spans = [(t.start_mark.index, t.end_mark.index) for t in yaml.scan(text, Loader=yaml.SafeLoader)
+             if isinstance(t, yaml.ScalarToken)]
+    found: dict[int, str] = {}
+    for match in re.finditer(r"(?:^|(?<=\s))#.*$", text, flags=re.M):
+        number = text.count("\n", 0, match.start()) + 1
+        if number not in found and not any(start <= match.start() < end for start, end in spans):
+            found[number] = match.group().rstrip()
+    return sorted(found.items())
+
+
+def merge(existing: dict | None, incoming: dict, applicant_id: str) -> tuple[dict, list[Change], list[str]]:
+    """The profile with the row's values set: (merged data, the fields that change, columns kept from the profile).
+
+    A value equal to the profile's (text compared without surrounding blanks) keeps the profile's
+    spelling; a field the row does not give keeps the profile's value. `existing` None: a new profile.
+    """
+    old, new = _flatten(existing or {}), _flatten(incoming)
+    if existing is not None and "id" not in existing and new.get(("id",)) == applicant_id:
+        old[("id",)] = applicant_id  # the file name gave it; writing it down changes nothing
+    merged = dict(old)
+    for path, value in new.items():
+        if path not in old or not _same(old[path], value):
+            merged[path] = value
+    result = _ordered(_unflatten(merged))
+    step2 = result.get("step2_ck")
+    if isinstance(step2, dict) and "result" not in step2 and "score" not in step2:
+        step2["result"] = "pending"  # only practice, qbank or a planned date: not taken yet
+        result = _ordered(result)
+    final = _flatten(result)
+    changes = [Change(COLUMN_OF.get(path, ".".join(map(str, path))), old.get(path), value)
+               for path, value in final.items() if path not in old or not _same(old[path], value)]
+    kept = [COLUMN_OF[path] for path in old if path not in new and path in COLUMN_OF and path in _given(incoming)]
+    return result, changes, kept
+
+
+def _given(incoming: dict) -> set[tuple]:
+    """The fields whose column was in the sheet (with an empty cell, or a value)."""
+    return set(incoming.get("__columns__", ()))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, str) and isinstance(b, str):
+        return a.strip() == b.strip()
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(isinstance(x, dict) and isinstance(y, dict) and x.keys() == y.keys()
+                                        and all(_same(x[k], y[k]) for k in x) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b)
+
+
+def _flatten(data: dict) -> dict[tuple, Any]:
+    out: dict[tuple, Any] = {}
+    for key, value in data.items():
+        if key == "__columns__":
+            continue
+        if key in ("step1", "step2_ck") and isinstance(value, dict):
+            out.update({(key, sub): v for sub, v in value.items()})
+        else:
+            out[(key,)] = value
+    return out
+
+
+def _unflatten(flat: dict[tuple, Any]) -> dict:
+    out: dict[str, Any] = {}
+    for path, value in flat.items():
+        if len(path) == 1:
+            out[path[0]] = value
+        else:
+            out.setdefault(path[0], {})[path[1]] = value
+    return out
 
 
 def _other_problems(data: dict, found: list[Problem], number: int, where: str, default_cycle: int,
                     passing_standard: Callable[[dt.date], int], as_of: dt.date) -> list[Problem]:
     """What the loader says about the rest of a row that already failed, so one pass shows every problem."""
-    probe = {**data, "id": data.get("id", f"row-{number}")}
+    probe = {**{k: v for k, v in data.items() if k != "__columns__"}, "id": data.get("id", f"row-{number}")}
     try:
         check_text(dump(_ordered(probe)), source=where, default_cycle=default_cycle, passing_standard=passing_standard,
                    as_of=as_of)
@@ -146,8 +307,9 @@ def import_file(csv_path: Path, directory: Path, *, content: Path = Path("conten
                       passing_standard=strategy.standard_on, as_of=as_of, overwrite=overwrite, source=str(csv_path))
 
 
-def read_rows(csv_path: Path, source: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The checked header and every non-blank row with its number (the header is row 1)."""
+def read_rows(csv_path: Path, source: str) -> tuple[list[str | None], list[tuple[int, list[str]]], bool, list[Problem]]:
+    """The checked header, every non-blank row with its number (the header is row 1), whether numbers may use a
+    decimal comma (a `;`-separated file), and warnings about the header."""
     try:
         raw = Path(csv_path).read_bytes()
     except OSError as exc:
@@ -159,128 +321,71 @@ def read_rows(csv_path: Path, source: str) -> tuple[list[str], list[tuple[int, l
     except UnicodeDecodeError as exc:
         message = f"not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'"
         raise InputError(Problem(source, None, None, message)) from None
+    delimiter = _delimiter(text)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
     except csv.Error as exc:
         raise InputError(Problem(source, None, None, f"not a readable CSV file: {exc}")) from None
     if not records or not any(cell.strip() for cell in records[0]):
-        message = f"no header row; expected columns such as {', '.join(REQUIRED_COLUMNS)}"
+        message = "no header row; expected columns such as id, name, email, graduation_year, step1_result"
         raise InputError(Problem(source, 1, None, message))
-    header = [cell.strip().lower() for cell in records[0]]
-    _check_header(header, f"{source}:row 1")
+    header = read_header(records[0], f"{source}:row 1")
+    if header.problems:
+        raise InputError(header.problems)
     rows = [(number, cells) for number, cells in enumerate(records[1:], start=2) if any(c.strip() for c in cells)]
-    return header, rows
+    return header.columns, rows, delimiter == ";", header.warnings
 
 
-def _check_header(header: list[str], where: str) -> None:
-    problems = []
-    for index, column in enumerate(header):
-        if not column:
-            continue  # a trailing empty column, as spreadsheets often export; a value under it is a row problem
-        if column not in COLUMNS:
-            near = difflib.get_close_matches(column.replace("-", "_").replace(" ", "_"), COLUMNS, n=1, cutoff=0.6)
-            hint = f"; did you mean '{near[0]}'?" if near else "; see docs/advisors.md for the columns"
-            problems.append(Problem(where, None, column, f"unknown column{hint}"))
-        elif header.index(column) != index:
-            problems.append(Problem(where, None, column, "column appears twice"))
-    for column in REQUIRED_COLUMNS:
-        if column not in header:
-            problems.append(Problem(where, None, column, "required column is missing"))
-    if problems:
-        raise InputError(problems)
+def _delimiter(text: str) -> str:
+    """`,`, or `;` when the header row has more `;`-separated cells (Excel's CSV in many European locales)."""
+    first = text.split("\n", 1)[0]
+    by_comma = len(next(csv.reader([first]), []))
+    by_semicolon = len(next(csv.reader([first], delimiter=";"), []))
+    return ";" if by_semicolon > by_comma else ","
 
 
-def row_profile(header: list[str], cells: list[str], where: str) -> tuple[dict, list[Problem]]:
-    """One row as a profile mapping (values typed where the text is unambiguous) and its problems."""
+def row_profile(header: list[str | None], cells: list[str], where: str, *,
+                decimal_comma: bool = False) -> tuple[dict, list[Problem]]:
+    """One row as a profile mapping (values typed where the text is unambiguous) and its problems.
+
+    The mapping's `__columns__` holds the field paths whose column the sheet has, empty or not.
+    """
     if len(cells) > len(header):
         return {}, [Problem(where, None, None, f"has {len(cells)} cells but the header has {len(header)} columns")]
     data: dict[str, Any] = {}
     problems: list[Problem] = []
     for column, cell in zip(header, cells):
         text = cell.strip()
-        if not text:
+        if not text or column is None:
             continue
         if not column:
             problems.append(Problem(where, None, None, f"the value {text[:40]!r} is in a column without a header"))
             continue
-        path, kind = COLUMNS[column]
-        if kind == "practice":
-            value, message = _practice(text)
-            if message:
-                problems.append(Problem(where, None, column, message))
-                continue
-        else:
-            value = _READERS[kind](text)
+        value, message = read_cell(column, text, decimal_comma=decimal_comma)
+        if message:
+            problems.append(Problem(where, None, column, message))
+            continue
+        path = COLUMNS[column][0]
         target = data
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = value
     if "id" not in data:
         problems.append(Problem(where, None, "id", "required: the profile is written to <dir>/<id>.yaml"))
-    step2 = data.get("step2_ck")
-    if step2 is not None and "result" not in step2 and "score" not in step2:
-        step2["result"] = "pending"  # only practice, qbank or a planned date: not taken yet
-    return _ordered(data), problems
+    data = _ordered(data)
+    data["__columns__"] = [COLUMNS[c][0] for c in header if c]
+    return data, problems
 
 
 def _ordered(data: dict) -> dict:
-    """The profile's fields in the order of the profile format."""
+    """The profile's fields in the order of the profile format (unknown fields of a hand-written one last)."""
     out = {key: data[key] for key in ROOT_FIELDS if key in data}
+    out |= {key: value for key, value in data.items() if key not in out and key != "__columns__"}
     for key, order in (("step1", STEP1_FIELDS), ("step2_ck", STEP2_FIELDS)):
-        if key in out:
-            out[key] = {field: out[key][field] for field in order if field in out[key]}
+        if isinstance(out.get(key), dict):
+            out[key] = {f: out[key][f] for f in order if f in out[key]} | \
+                       {f: v for f, v in out[key].items() if f not in order}
     return out
-
-
-def _integer(text: str) -> Any:
-    if _INTEGER.fullmatch(text):
-        return int(float(text)) if "." in text else int(text)
-    return _number(text)
-
-
-def _number(text: str) -> Any:
-    if _NUMBER.fullmatch(text):
-        return float(text) if "." in text else int(text)
-    return text  # left as text: the loader reports it with its own message
-
-
-def _boolean(text: str) -> Any:
-    low = text.lower()
-    return True if low in _TRUE else False if low in _FALSE else text
-
-
-def _date(text: str) -> Any:
-    if _DATE.fullmatch(text):
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
-            return Plain(text)  # shaped like a date, not a real one: the YAML layer says so
-    return text
-
-
-_READERS: dict[str, Callable[[str], Any]] = {
-    "text": lambda text: text,
-    "choice": str.lower,
-    "integer": _integer,
-    "number": _number,
-    "boolean": _boolean,
-    "date": _date,
-}
-
-
-def _practice(text: str) -> tuple[list[dict], str | None]:
-    """`2027-03-01 NBME 13 224; 2027-04-01 UWSA2 231` -> practice entries, or a message."""
-    entries = []
-    for index, entry in enumerate((e.strip() for e in text.split(";") if e.strip()), start=1):
-        parts = entry.split()
-        if len(parts) < 2:
-            return [], f"entry {index} '{entry}': expected 'YYYY-MM-DD [name] score', e.g. '2027-03-01 NBME 13 224'"
-        item: dict[str, Any] = {"date": _date(parts[0])}
-        if len(parts) > 2:
-            item["name"] = " ".join(parts[1:-1])
-        item["score"] = _integer(parts[-1])
-        entries.append(item)
-    return entries, None
 
 
 def _located(problem: Problem, where: str) -> Problem:

@@ -126,13 +126,23 @@ def _line(text: str, comment: str) -> str:
     return f"{text:<29} # {comment}"
 
 
-def starter(applicant_id: str, *, name: str, email: str, graduation_year: int) -> str:
+PLACEHOLDERS_MARK = "# Placeholders from `matchguide new`:"
+
+
+def placeholder_line(fields: Sequence[str]) -> str:
+    """The comment that names the values `new` guessed; `check` warns while they are unchanged."""
+    return f"{PLACEHOLDERS_MARK} {', '.join(fields)} (correct them; delete this line if they are right)"
+
+
+def starter(applicant_id: str, *, name: str, email: str, graduation_year: int,
+            placeholders: Sequence[str] = ()) -> str:
     """The text of a new, valid profile with every optional field shown as a comment."""
+    mark = placeholder_line(placeholders) + "\n" if placeholders else ""
     return f"""\
 # Applicant profile for matchguide. Format: docs/profile-format.md; how-to: docs/advisors.md.
 # Fill in the required fields, uncomment the optional ones you know, then run:
 #   matchguide check --only {applicant_id}
-
+{mark}
 # --- required -------------------------------------------------------------
 {_line("name: " + quote(name), "1..120 characters, shown in the guide")}
 {_line("email: " + quote(email), "where the guide is sent; .invalid addresses never receive mail")}
@@ -164,6 +174,8 @@ id: {applicant_id}
 # advisor: "Dr. Lee"          # shown on the cover
 # notes: |                    # your own notes; shown as plain text
 #   Strong bedside manner.
+# country: "Pakistan"         # where the applicant trained; for you, not used by the guide's rules
+# medical_school: "King Edward Medical University"
 """
 
 
@@ -231,17 +243,21 @@ def scaffold(
     *,
     name: str | None = None,
     email: str | None = None,
-    graduation_year: int,
+    graduation_year: int | None = None,
 ) -> Path:
     """Write a new commented profile `<directory>/<id>.yaml`; refuse to overwrite one that exists."""
     if not ID_RE.match(applicant_id):  # checked before the id goes into text or a file name
         raise InputError(Problem(f"{directory}/", None, "id", f"expected {ID_RULE}, got {applicant_id!r}"))
+    guessed = [f for f, given in (("name", name), ("email", email), ("graduation_year", graduation_year))
+               if given is None]
     text = starter(
         applicant_id,
         name=name if name is not None else name_from_id(applicant_id),
         email=email if email is not None else f"{applicant_id}@example.invalid",
-        graduation_year=graduation_year,
+        graduation_year=graduation_year if graduation_year is not None else dt.date.today().year,
+        placeholders=guessed,
     )
+    graduation_year = graduation_year if graduation_year is not None else dt.date.today().year
     # The cycle only bounds graduation_year here (the build checks it against the site's cycle), and
     # with no Step 2 CK block the passing standard and the date are never consulted.
     _, path = write_profile(directory, applicant_id, text, source=f"{directory}/{applicant_id}.yaml",

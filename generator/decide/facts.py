@@ -18,7 +18,6 @@ FLAGS = (
     "no_usce",
     "needs_h1b",
 )
-PLAN_WEEKS = 12
 
 
 def failures(result: str, attempts: int) -> int:
@@ -74,6 +73,8 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
         "research_items": profile.research_items or 0,
         "oet_passed": profile.oet_passed,
         "ecfmg_certified": profile.ecfmg_certified,
+        "country": profile.country,
+        "medical_school": profile.medical_school,
         "step1": {
             "result": s1.result,
             "attempts": s1.attempts,
@@ -120,6 +121,9 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
         "plan": _plan(strategy, exam, as_of, not_taken),
         "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],
         "tiers": _tier_table(strategy),
+        # Set by the build from the program spreadsheet (generator/decide/program_view.py).
+        "program_list": None,
+        "program_list_status": "no_spreadsheet",
     }
 
 
@@ -184,17 +188,19 @@ def _programs(strategy: Strategy, basis: dict, band: dict, step2_failed: bool, f
 
 
 def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -> dict:
-    if not (not_taken and exam and exam > as_of):
-        return {"available": False, "weeks": 0, "compressed": False, "start": None, "phases": []}
+    # The full plan's length is the data's: the last week of its last phase (12 in the shipped strategy.yaml).
+    full = max((phase.last_week for phase in strategy.study_plan), default=0)
+    if not (not_taken and exam and exam > as_of and full):
+        return {"available": False, "weeks": 0, "full_weeks": full, "compressed": False, "start": None, "phases": []}
     weeks = (exam - as_of).days // 7
-    compressed = weeks < PLAN_WEEKS
-    start = as_of if compressed else exam - timedelta(weeks=PLAN_WEEKS)
+    compressed = weeks < full
+    start = as_of if compressed else exam - timedelta(weeks=full)
     total_days = (exam - start).days
     phases = []
     for phase in strategy.study_plan:
         # A full plan keeps the weeks as written; a compressed one shrinks each phase in proportion.
-        first = start + timedelta(days=round(total_days * (phase.first_week - 1) / PLAN_WEEKS))
-        end = start + timedelta(days=round(total_days * phase.last_week / PLAN_WEEKS) - 1)
+        first = start + timedelta(days=round(total_days * (phase.first_week - 1) / full))
+        end = start + timedelta(days=round(total_days * phase.last_week / full) - 1)
         if end < first:
             continue
         label = f"{phase.first_week}–{phase.last_week}" if phase.first_week != phase.last_week else str(phase.first_week)
@@ -208,7 +214,8 @@ def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -
             "questions": phase.questions,
             "focus": phase.focus,
         })
-    return {"available": True, "weeks": weeks, "compressed": compressed, "start": start, "phases": phases}
+    return {"available": True, "weeks": weeks, "full_weeks": full, "compressed": compressed, "start": start,
+            "phases": phases}
 
 
 def schema(strategy: Strategy) -> dict:
@@ -219,7 +226,7 @@ def schema(strategy: Strategy) -> dict:
     profile = NS(
         name="Reference", advisor="Advisor", cycle=2027, graduation_year=2020, visa="j1",
         in_medical_school=False, usce_months=1, us_lors=1, research_items=1, target="community",
-        oet_passed=True, ecfmg_certified=True,
+        oet_passed=True, ecfmg_certified=True, country="Country", medical_school="School",
         step1=NS(result="pass", attempts=1, score=230),
         step2_ck=NS(result="pending", score=230, attempts=0, exam_date=date(2027, 6, 1),
                     practice=(practice,), qbank_percent=60.0),
@@ -227,4 +234,26 @@ def schema(strategy: Strategy) -> dict:
     facts = derive(profile, strategy, date(2027, 1, 1))
     # Keep lists non-empty so `plan.phases[0].start` can be checked.
     facts["programs"].update(tier="T1", base_tier="T1", min=0, max=0, raised_by=["failure"])
+    from generator.decide.program_view import sample
+
+    facts["program_list"] = sample(strategy)
     return facts
+
+
+def value_domains(strategy: Strategy) -> dict[str, tuple]:
+    """Every value a fact with a fixed set of values can hold (for a list fact: every item), by dotted name."""
+    from generator.load.profiles import RESULTS, TARGETS, VISAS
+
+    tiers = tuple(t.id for t in strategy.tiers)
+    return {
+        "visa": (*VISAS, None),
+        "target": (*TARGETS, None),
+        "step1.result": RESULTS,
+        "step2.result": (*RESULTS, "none"),
+        "basis.kind": ("official", "practice", "none"),
+        "band.id": (*(b.id for b in strategy.bands), strategy.pending_band.id),
+        "programs.tier": (*tiers, None),
+        "programs.base_tier": (*tiers, None),
+        "programs.raised_by": ("failure", "long_gap"),
+        "flag_list": FLAGS,
+    }

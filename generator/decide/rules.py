@@ -8,10 +8,11 @@ load time, so a misspelt fact is an error, never a silently false rule.
 
 from __future__ import annotations
 
+import difflib
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Collection, Mapping
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
@@ -42,6 +43,8 @@ class Rule:
     text: str
     node: nodes.Node
     names: tuple[str, ...]
+    source: str | None = field(default=None, compare=False)
+    line: int | None = field(default=None, compare=False)  # the file line of the rule's first line
 
     def evaluate(self, facts: dict) -> bool:
         """True or False for these facts."""
@@ -79,8 +82,8 @@ def parse_rule(text: Any, *, schema: dict, source: str, line: int | None, field:
             raise RuleError("rule must be a comparison, a true/false fact, or and/or/not of those", node.lineno)
     except RuleError as exc:
         where = None if line is None else line + exc.lineno - 1
-        raise InputError(Problem(source, where, field, f"{exc} in rule {text!r}" if isinstance(text, str) else str(exc))) from None
-    return Rule(text, node, tuple(dict.fromkeys(names)))
+        raise InputError(Problem(source, where, field, f"{exc} (in the rule {text!r})" if isinstance(text, str) else str(exc))) from None
+    return Rule(text, node, tuple(dict.fromkeys(names)), source, line)
 
 
 def _parse(text: str) -> nodes.Node:
@@ -89,6 +92,8 @@ def _parse(text: str) -> nodes.Node:
         node = parser.parse_expression()
         if not parser.stream.eos:
             token = parser.stream.current
+            if token.type == "assign":
+                raise RuleError("`=` sets a value; to compare, use `==`", token.lineno)
             raise RuleError(f"unexpected {token.value!r} after the expression", token.lineno)
     except TemplateSyntaxError as exc:
         raise RuleError(f"syntax error: {exc.message}", exc.lineno or 1) from None
@@ -111,6 +116,10 @@ def _path(node: nodes.Node) -> list[Any] | None:
 
 
 def _check(node: nodes.Node, schema: dict, names: list[str]) -> None:
+    if isinstance(node, nodes.Not) and isinstance(node.node, nodes.Test) and node.node.name.lower() == "none":
+        raise RuleError("`is not none` is a test, and tests are not allowed in rules; write `!= none`", node.lineno)
+    if isinstance(node, nodes.Test) and node.name.lower() == "none":
+        raise RuleError("`is none` is a test, and tests are not allowed in rules; write `== none`", node.lineno)
     if not isinstance(node, _ALLOWED):
         kind = type(node).__name__
         hint = {"Call": "calls", "Filter": "filters", "Test": "tests (`is ...`)"}.get(kind, f"`{kind}` expressions")
@@ -144,10 +153,20 @@ def _resolve(path: list[Any], schema: dict, lineno: int) -> Any:
         elif isinstance(value, list) and isinstance(part, int):
             value = value[0] if value else None
         else:
-            known = ", ".join(sorted(value)) if isinstance(value, dict) else ""
-            hint = f"; known here: {known}" if known else ""
-            raise RuleError(f"unknown fact {dotted!r}{hint}", lineno)
+            raise RuleError(f"unknown fact {dotted!r}{suggest(path[:i], part, value)}", lineno)
     return value
+
+
+def suggest(parent: list[Any], part: Any, value: Any) -> str:
+    """`; did you mean 'flags.step1_fail'?` for a near miss; otherwise where the names are listed."""
+    prefix = "".join(f"{p}." for p in parent)
+    if isinstance(value, dict) and isinstance(part, str):
+        near = difflib.get_close_matches(part.lower(), [str(k) for k in value], n=1, cutoff=0.6)
+        if near:
+            return f"; did you mean '{prefix}{near[0]}'?"
+        if len(value) <= 8:
+            return f"; {prefix.rstrip('.') or 'the facts'} has: {', '.join(sorted(map(str, value)))}"
+    return "; the facts are listed in docs/architecture.md#facts-what-rules-and-section-bodies-can-use"
 
 
 def _kind(node: nodes.Node, schema: dict) -> str | None:
@@ -233,3 +252,62 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return _ORDERING[op](left, right)
     except TypeError:
         raise RuleError(f"cannot compare {left!r} with {right!r}") from None
+
+
+def impossible_values(rule: Rule, domains: Mapping[str, Collection[Any]]) -> list[Problem]:
+    """A located warning for each comparison of a fact with a value it never holds (`visa == 'J1'`).
+
+    `domains` maps a dotted fact name to every value it can hold (for a list fact, every item).
+    """
+    found: list[Problem] = []
+    compares = [rule.node] if isinstance(rule.node, nodes.Compare) else []
+    for compare in compares + list(rule.node.find_all(nodes.Compare)):
+        left = compare.expr
+        for operand in compare.ops:
+            for fact, literal, contains in _fact_and_literals(left, operand.op, operand.expr):
+                values = domains.get(fact)
+                if values is None:
+                    continue
+                for value in literal:
+                    if value not in values:
+                        line = None if rule.line is None else rule.line + compare.lineno - 1
+                        found.append(Problem(rule.source or "rule", line, "when", _never(fact, value, values, rule,
+                                                                                      contains)))
+            left = operand.expr
+    return found
+
+
+def _fact_and_literals(left: nodes.Node, op: str, right: nodes.Node) -> list[tuple[str, list[Any], bool]]:
+    """(fact, the literals compared with it) for `fact == 'x'`, `'x' == fact`, `fact in [...]`, `'x' in fact`."""
+    def literals(node: nodes.Node) -> list[Any] | None:
+        if isinstance(node, nodes.Const):
+            return [node.value]
+        if isinstance(node, (nodes.List, nodes.Tuple)) and all(isinstance(i, nodes.Const) for i in node.items):
+            return [i.value for i in node.items]
+        return None
+
+    def fact(node: nodes.Node) -> str | None:
+        path = _path(node)
+        return None if path is None else ".".join(map(str, path))
+
+    pairs = []
+    if op in ("eq", "ne"):
+        for a, b in ((left, right), (right, left)):
+            if fact(a) and isinstance(b, nodes.Const):
+                pairs.append((fact(a), [b.value], False))
+    elif op in ("in", "notin"):
+        if fact(left) and literals(right) is not None:
+            pairs.append((fact(left), literals(right), False))
+        elif fact(right) and isinstance(left, nodes.Const):
+            pairs.append((fact(right), [left.value], True))
+    return pairs
+
+
+def _never(fact: str, value: Any, values: Collection[Any], rule: Rule, contains: bool) -> str:
+    shown = ", ".join(repr(v) for v in values if v is not None) + (", or none (not given)" if None in values else "")
+    text = "none" if value is None else repr(value)
+    near = [v for v in values if isinstance(v, str) and isinstance(value, str) and v.lower() == value.lower()]
+    near = near or difflib.get_close_matches(str(value), [v for v in values if isinstance(v, str)], n=1, cutoff=0.6)
+    hint = f"; did you mean '{near[0]}'?" if near else ""
+    verb = "never contains" if contains else "is never"
+    return f"{fact} {verb} {text}: its values are {shown}{hint} (in the rule {rule.text!r})"

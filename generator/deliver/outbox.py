@@ -6,10 +6,11 @@ import datetime as dt
 import json
 from email.headerregistry import Address
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Mapping
 
 from generator.deliver.message import Draft, build_message, read_pdf, wire_bytes
 from generator.errors import DeliveryError
+from generator.events import Reporter
 from generator.write.writer import atomic_write
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def write_outbox(out_dir: Path, due: list[Draft], sender: Address, result: EmailResult,
-                  report: Callable[[str], None]) -> None:
+                  report: Reporter) -> None:
     """A dry run's result: each due message as outbox/<id>.eml, and nothing else from earlier runs."""
     outbox = out_dir / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
@@ -29,11 +30,11 @@ def write_outbox(out_dir: Path, due: list[Draft], sender: Address, result: Email
             data = wire_bytes(build_message(draft, sender, read_pdf(draft)), draft)
         except DeliveryError as exc:
             result.problems += exc.problems
-            report(f"not ready: {exc}")
+            report.event("message", id=draft.id, outcome="not_ready", detail=str(exc))
             continue
         atomic_write(outbox / f"{draft.id}.eml", data)
         result.written.append(draft.id)
-        report(f"{draft.id}: wrote outbox/{draft.id}.eml (to {draft.to.addr_spec})")
+        report.event("message", id=draft.id, outcome="written", to=draft.to.addr_spec)
 
 
 def write_failures(path: Path, result: EmailResult, recipients: Mapping[str, str]) -> Path:

@@ -14,13 +14,14 @@ from datetime import date
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from generator.deliver.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.deliver.message import Draft, Templates, build_message, draft_for, read_pdf, site_url_from, wire_bytes
 from generator.deliver.outbox import write_failures, write_outbox
 from generator.deliver.smtp import Mailer, SmtpConfig, SendingStopped, dot_stuffed, parse_sender, smtp_config
 from generator.errors import DeliveryError, InputError, Problem
+from generator.events import Reporter
 from generator.load.profiles import load_profiles
 from generator.load.strategy import load_strategy
 from generator.write import manifest
@@ -106,10 +107,13 @@ class EmailResult:
 
 
 def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
-              reporter: Callable[[str], None] | None = None,
-              recipients: Mapping[str, str] | None = None) -> EmailResult:
-    """Write every applicant's message to the outbox, or send the ones due (options.send)."""
-    report = reporter or (lambda _message: None)
+              reporter: Reporter | None = None, recipients: Mapping[str, str] | None = None) -> EmailResult:
+    """Write every applicant's message to the outbox, or send the ones due (options.send).
+
+    Reports events: `email_start` (applicants), `note` (text), one `message` (id, outcome, detail, to) per
+    applicant, `limited`, `connected`, `retry` (from the SMTP client), `nothing_due`, `email_done`.
+    """
+    report = reporter or Reporter()
     out_dir = options.out_dir
     _check_options(options)
     config = smtp_config(env) if options.send else None
@@ -124,22 +128,25 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
         if recipients is None:
             recipients, notes = load_recipients(options, doc)
             for note in notes:
-                report(f"note: {note}")
+                report.event("note", text=note)
         result = EmailResult(dry_run=not options.send)
+        report.event("email_start", applicants=len(options.only or doc["profiles"]), send=options.send)
         drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report)
         if not options.send:
             records, notes = read_ledger(options.ledger_path)
             for note in notes:
-                report(f"note: {note}")
+                report.event("note", text=note)
             due = _plan(drafts, History(records), options, result, report)
             write_outbox(out_dir, due, sender, result, report)
+            report.event("email_done")
             return result
         with Ledger(options.ledger_path) as ledger:
             for note in ledger.notes:
-                report(f"note: {note}")
+                report.event("note", text=note)
             due = _plan(drafts, ledger.history, options, result, report)
             _deliver_all(due, config, ledger, options, result, report)
         result.failures_file = write_failures(options.ledger_path.parent / FAILURES_NAME, result, recipients)
+        report.event("email_done")
         return result
 
 
@@ -180,15 +187,15 @@ def _check_options(options: EmailOptions) -> None:
         raise InputError(problems)
 
 
-def _optional_sender(env: Mapping[str, str], report: Callable[[str], None]) -> Address:
+def _optional_sender(env: Mapping[str, str], report: Reporter) -> Address:
     sender = parse_sender(env.get("MATCHGUIDE_SMTP_FROM", ""))
     if sender is None:
-        report(f"note: MATCHGUIDE_SMTP_FROM is not set or not one address; the outbox shows {_PREVIEW_SENDER}")
+        report.event("note", text=f"MATCHGUIDE_SMTP_FROM is not set or not one address; the outbox shows {_PREVIEW_SENDER}")
     return sender or _PREVIEW_SENDER
 
 
 def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], templates: Templates,
-            sender: Address, site_url: str | None, result: EmailResult, report: Callable[[str], None]) -> list[Draft]:
+            sender: Address, site_url: str | None, result: EmailResult, report: Reporter) -> list[Draft]:
     entries = {e.get("id"): e for e in doc["profiles"] if isinstance(e, dict)}
     if options.only:
         unknown = [i for i in options.only if i not in entries]
@@ -196,9 +203,9 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
             raise InputError([Problem(str(options.out_dir / manifest.NAME), None, "--only",
                                       f"no built guide for {i!r}") for i in unknown])
     for applicant_id in sorted(set(recipients) - set(entries)):
-        report(f"note: {applicant_id}: no guide in the manifest (not built?); skipped")
+        report.event("note", text=f"{applicant_id}: no guide in the manifest (not built?); skipped")
     if not site_url:
-        report("note: MATCHGUIDE_SITE_URL is not set; the messages say the link will follow separately")
+        report.event("note", text="MATCHGUIDE_SITE_URL is not set; the messages say the link will follow separately")
     drafts, template_problems = [], set()
     for applicant_id in (dict.fromkeys(options.only) if options.only else sorted(entries, key=str)):
         entry = entries[applicant_id]
@@ -208,15 +215,14 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
             template_problems.update(exc.problems)
         except DeliveryError as exc:
             result.problems += exc.problems
-            for p in exc.problems:
-                report(f"not ready: {p}")
+            report.event("message", id=applicant_id, outcome="not_ready", detail="; ".join(map(str, exc.problems)))
     if template_problems:
         raise InputError(sorted(template_problems, key=str))
     return drafts
 
 
 def _plan(drafts: list[Draft], history: History, options: EmailOptions, result: EmailResult,
-          report: Callable[[str], None]) -> list[Draft]:
+          report: Reporter) -> list[Draft]:
     due = []
     for draft in drafts:
         decision, why = history.decide(draft.id, draft.pdf_sha256, resend_changed=options.resend_changed,
@@ -224,26 +230,27 @@ def _plan(drafts: list[Draft], history: History, options: EmailOptions, result: 
         if decision == SEND:
             due.append(draft)
             continue
-        {SKIP: result.skipped, CHANGED: result.changed, UNKNOWN: result.unknown}[decision].append(draft.id)
+        outcome = {SKIP: "skipped", CHANGED: "changed", UNKNOWN: "unknown"}[decision]
+        getattr(result, outcome).append(draft.id)
         if decision != SKIP:
             result.details[draft.id] = why
-        report(f"{draft.id}: {why}")
+        report.event("message", id=draft.id, outcome=outcome, detail=why)
     if options.limit is not None and len(due) > options.limit:
         result.remaining += [d.id for d in due[options.limit:]]
-        report(f"--limit {options.limit}: {len(due) - options.limit} message(s) left for a later run")
+        report.event("limited", limit=options.limit, left=len(due) - options.limit)
         due = due[:options.limit]
     return due
 
 
 def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: EmailOptions,
-                 result: EmailResult, report: Callable[[str], None]) -> None:
+                 result: EmailResult, report: Reporter) -> None:
     if not due:
-        report("nothing to send")
+        report.event("nothing_due")
         return
     with Mailer(config, max_retries=options.max_retries, backoff_seconds=options.backoff_seconds,
-                report=report) as mailer:
+                reporter=report) as mailer:
         mailer.connect()  # a bad login or certificate stops the run here, before any message
-        report(f"connected to {config.host}:{config.port} ({config.security}); sending {len(due)} message(s)")
+        report.event("connected", host=config.host, port=config.port, security=config.security, messages=len(due))
         interval, last = 60.0 / options.rate_per_minute, None
         for index, draft in enumerate(due):
             if last is not None:
@@ -254,7 +261,7 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
             except DeliveryError as exc:
                 result.failed.append(draft.id)
                 result.details[draft.id] = str(exc)
-                report(f"{draft.id}: failed: {exc}")
+                report.event("message", id=draft.id, outcome="failed", detail=str(exc))
                 continue
 
             def journal(state: str, detail: str | None, draft: Draft = draft) -> None:
@@ -266,9 +273,9 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
                 result.failed.append(draft.id)
                 result.details[draft.id] = result.stopped = str(exc)
                 result.remaining += [d.id for d in due[index + 1:]]
-                report(f"{draft.id}: not sent; stopping: {exc}")
+                report.event("message", id=draft.id, outcome="stopped", detail=str(exc))
                 return
             getattr(result, state).append(draft.id)
             if state != "sent":
                 result.details[draft.id] = detail
-            report(f"{draft.id}: {state}" + (f" to {draft.to.addr_spec}" if state == "sent" else f": {detail}"))
+            report.event("message", id=draft.id, outcome=state, detail=detail, to=draft.to.addr_spec)

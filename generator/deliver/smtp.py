@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from generator.errors import DeliveryError, Problem
+from generator.events import Reporter
 
 SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
@@ -154,11 +155,11 @@ class Mailer:
     """One logged-in SMTP connection, reopened after a drop, delivering with bounded retries."""
 
     def __init__(self, config: SmtpConfig, *, max_retries: int = 3, backoff_seconds: float = 2.0,
-                 report: Callable[[str], None] = lambda _m: None):
+                 reporter: Reporter | None = None):
         self.config = config
         self.max_retries = max_retries
         self.backoff_seconds = backoff_seconds
-        self.report = report
+        self.reporter = reporter or Reporter()
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> Mailer:
@@ -225,7 +226,7 @@ class Mailer:
                 if retry == self.max_retries:
                     raise
                 delay = min(self.backoff_seconds * 2 ** retry, MAX_BACKOFF)
-                self.report(f"{what}: {exc}; retrying in {delay:g} s")
+                self.reporter.event("retry", what=what, error=str(exc), delay=delay)
                 time.sleep(delay)
 
     def _open(self) -> None:

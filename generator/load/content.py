@@ -9,6 +9,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
+from generator.load.chart_style import ChartStyle, read_chart_style
 from generator.load import yamlstrict
 from generator.load.ids import ID_RE, ID_RULE
 from generator.errors import InputError, Problem
@@ -76,6 +77,7 @@ class Theme:
     not_found: str
     assets: Path
     digest: str
+    charts: ChartStyle
 
 
 def load_content(root: Path, *, schema: dict, band_ids: list[str], source_prefix: str = "content") -> tuple[Content, list[Problem]]:
@@ -217,9 +219,12 @@ def load_theme(root: Path, *, schema: dict, source_prefix: str | None = None) ->
             # Everything in it is published and readable by the PDFs: never a folder outside the theme.
             problems.append(Problem(source, doc.line_of((key,)), key, f"{value!r} must be a folder inside {prefix}"))
         pages[key] = value
-    if problems:
+    charts, chart_problems = read_chart_style(root, doc, source, prefix)
+    problems += chart_problems
+    if problems or charts is None:
         raise InputError(problems)
-    return Theme(root, tuple(layouts), pages["landing"], pages["not_found"], root / pages["assets"], _tree_digest(root))
+    return Theme(root, tuple(layouts), pages["landing"], pages["not_found"], root / pages["assets"], _tree_digest(root),
+                 charts)
 
 
 def _tree_digest(root: Path) -> str:

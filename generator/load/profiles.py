@@ -24,11 +24,12 @@ SCORE_RANGE = (1, 300)
 MAX_ATTEMPTS = 6
 MIN_YOG = 1950
 CYCLE_RANGE = (2000, 2100)
-NAME_MAX, PRACTICE_NAME_MAX, NOTES_MAX = 120, 80, 5000
+NAME_MAX, PRACTICE_NAME_MAX, NOTES_MAX, COUNTRY_MAX, SCHOOL_MAX = 120, 80, 5000, 80, 200
 
 ROOT_FIELDS = (
     "name", "email", "graduation_year", "step1", "id", "cycle", "step2_ck", "visa", "in_medical_school",
     "usce_months", "us_lors", "research_items", "target", "oet_passed", "ecfmg_certified", "advisor", "notes",
+    "country", "medical_school",
 )  # fmt: skip
 STEP1_FIELDS = ("result", "attempts", "score")
 STEP2_FIELDS = ("result", "score", "attempts", "exam_date", "practice", "qbank_percent")
@@ -88,6 +89,8 @@ class Profile:
     ecfmg_certified: bool | None
     advisor: str | None
     notes: str | None
+    country: str | None  # where the applicant trained; for the advisor, not used by the rules
+    medical_school: str | None
     source: str
     digest: str
     lines: dict[tuple, int] = field(default_factory=dict, compare=False, repr=False)
@@ -220,6 +223,8 @@ def _read_profile(
         "ecfmg_certified": r.value(data, root, "ecfmg_certified", _boolean),
         "advisor": r.value(data, root, "advisor", _text(NAME_MAX)),
         "notes": r.value(data, root, "notes", _text(NOTES_MAX, multiline=True)),
+        "country": r.value(data, root, "country", _text(COUNTRY_MAX)),
+        "medical_school": r.value(data, root, "medical_school", _text(SCHOOL_MAX)),
     }
     if r.problems or _any_bad(*values.values()):
         return None

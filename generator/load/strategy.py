@@ -6,6 +6,7 @@ import calendar
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,27 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class ProgramListRules:
+    """The numbers that turn the program spreadsheet into one applicant's list (docs/program-list.md)."""
+
+    far_above: int  # left out when the score is more than this below the program's typical score
+    likely_margin: int  # score - typical at least this: likely
+    target_margin: int  # at least this (and below likely_margin): target; below it: reach
+    img_rare_below: Decimal  # img_percent below this: IMG-rare, a reach whatever the score
+    img_friendly_from: Decimal  # img_percent at least this (and no typical score): a target
+    mix: dict[str, dict[str, Decimal]]  # tier id -> {reach, target, likely} shares of the list
+    signals: tuple[tuple[int, int, int], ...]  # (ERAS season, gold, silver), oldest first
+
+    def signals_for(self, season: int) -> tuple[int, int, int]:
+        """(season the numbers are from, gold, silver): that season's, else the latest season before it."""
+        known = [s for s in self.signals if s[0] <= season] or list(self.signals[:1])
+        return known[-1]
+
+
+CATEGORIES = ("reach", "target", "likely")
+
+
+@dataclass(frozen=True)
 class Strategy:
     """Typed view of the strategy data; every number the rules use."""
 
@@ -61,6 +83,7 @@ class Strategy:
     match_nth: int
     match_year_offset: int
     study_plan: tuple[Phase, ...]
+    program_list: ProgramListRules
     digest: str
 
     def standard_on(self, day: date) -> int:
@@ -234,8 +257,56 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         match_nth=r.get(("timing", "match_day", "nth"), int) or 3,
         match_year_offset=r.get(("timing", "match_day", "year_offset"), int) or 0,
         study_plan=tuple(plan),
+        program_list=_program_list_rules(r, tier_ids),
         digest=hashlib.sha256(raw).hexdigest(),
     )
     if r.problems:
         raise InputError(r.problems)
     return strategy
+
+
+def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
+    """The `program_list` block: margins, IMG shares, the mix per tier (shares summing to 1), signals per season."""
+    base = ("program_list",)
+
+    def share(path: tuple) -> Decimal:
+        value = r.get(base + path, (int, float))
+        if value is None:
+            return Decimal(0)
+        # YAML gives a binary float; its shortest repr is exactly what the advisor typed (0.45, not 0.4500000001).
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if not 0 <= number <= 100:
+            r.fail(base + path, f"expected a number from 0 to 100, got {value!r}")
+        return number
+
+    mix: dict[str, dict[str, Decimal]] = {}
+    for tier in tier_ids:
+        shares = {c: share(("mix", tier, c)) for c in CATEGORIES}
+        if all(isinstance(v, Decimal) for v in shares.values()) and sum(shares.values()) != 1 and tier_ids:
+            r.fail(base + ("mix", tier), f"the reach, target and likely shares must add up to 1, not {sum(shares.values())}")
+        mix[tier] = shares
+    for tier in (r.get(base + ("mix",), dict) or {}):
+        if tier not in tier_ids:
+            r.fail(base + ("mix", tier), f"no tier {tier!r} in `tiers` ({', '.join(tier_ids)})")
+    signals = []
+    for i, _ in enumerate(r.get(base + ("signals",), list) or []):
+        season = r.get(base + ("signals", i, "season"), int)
+        gold = r.get(base + ("signals", i, "gold"), int)
+        silver = r.get(base + ("signals", i, "silver"), int)
+        if None not in (season, gold, silver):
+            signals.append((season, gold, silver))
+    if not signals:
+        r.fail(base + ("signals",), "needs at least one {season, gold, silver} entry")
+    likely = r.get(base + ("margins", "likely"), int)
+    target = r.get(base + ("margins", "target"), int)
+    if likely is not None and target is not None and target > likely:
+        r.fail(base + ("margins", "target"), f"the target margin ({target}) must not be above the likely margin ({likely})")
+    return ProgramListRules(
+        far_above=r.get(base + ("far_above",), int) or 0,
+        likely_margin=likely or 0,
+        target_margin=target or 0,
+        img_rare_below=share(("img_rare_below",)),
+        img_friendly_from=share(("img_friendly_from",)),
+        mix=mix,
+        signals=tuple(sorted(signals)) or ((0, 0, 0),),
+    )

@@ -14,20 +14,18 @@ from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
+from generator.load.chart_style import ChartStyle
+
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 FONT = "DejaVu Sans, Liberation Sans, Arial, Helvetica, sans-serif"
-INK = "#1d2433"
-MUTED = "#4f5869"
-RULE = "#9aa3b2"
-BAND_FILL = "#e6ebf2"
-ACCENT = "#1b56a0"
-PHASE_FILLS = ("#1b56a0", "#0d6670")  # both >= 4.5:1 against white text
+# Colours are the theme's (generator/load/chart_style.py): names of its stylesheet's custom properties.
+PHASE_FILLS = ("accent", "chart-phase-alt")  # both >= 4.5:1 against white text
 EVENT_COLOURS = {
-    "as_of": MUTED,
-    "exam": "#a1251b",
-    "score_release": "#7a4f00",
-    "eras": ACCENT,
-    "match_day": "#23672a",
+    "as_of": "muted",
+    "exam": "alert",
+    "score_release": "chart-release",
+    "eras": "accent",
+    "match_day": "chart-match",
 }
 EVENTS = (  # key in facts['dates'], label on the chart, words for the text alternative
     ("exam", "Exam", "Step 2 CK exam"),
@@ -38,14 +36,16 @@ EVENTS = (  # key in facts['dates'], label on the chart, words for the text alte
 CHAR_WIDTH = 0.62  # of the font size: a generous average for DejaVu Sans
 
 
-def score_scale(facts: dict, bands: list[dict]) -> Markup:
+def score_scale(facts: dict, bands: list[dict], style: ChartStyle) -> Markup:
     """A horizontal Step 2 CK score scale with the bands, the applicant's band shaded and a marker."""
     width, left, right = 440, 12, 428
+    c = style.colour
+    ink, muted, paper, alert = c("ink"), c("muted"), c("paper"), c("alert")
     basis, band, step2 = facts["basis"], facts["band"], facts["step2"]
     score = basis.get("score")
     failed = step2.get("result") == "fail"
     passing = step2.get("passing_standard")
-    lo, hi = 200, 270
+    lo, hi = style.score_axis
     for value in (score, passing):
         if value is not None:
             lo = min(lo, math.floor((value - 5) / 10) * 10)
@@ -65,18 +65,18 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
         x0, x1 = x(start), x(end)
         kind = "band current" if mine else "band"
         parts.append(f'<g class="{kind}" data-band="{escape(b.get("id", ""))}">')
-        parts.append(_rect(x0, bar_top, x1 - x0, bar_h, ACCENT if mine else BAND_FILL, stroke="#ffffff"))
+        parts.append(_rect(x0, bar_top, x1 - x0, bar_h, c("accent") if mine else c("chart-band"), stroke=paper))
         label, fitted = _fit(str(b.get("label", "")), x1 - x0 - 8, (size,))
         if label:
             parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + fitted * 0.36, label, size=fitted,
-                               fill="#ffffff" if mine else MUTED, weight="bold" if mine else None))
+                               fill=paper if mine else muted, weight="bold" if mine else None))
         parts.append("</g>")
 
     axis_y = bar_top + bar_h
     parts.append('<g class="ticks">')
     for value in range(lo, hi + 1, 10):
-        parts.append(_line(x(value), axis_y, x(value), axis_y + 6, RULE))
-        parts.append(_text(x(value), axis_y + 20, str(value), size=13, fill=MUTED))
+        parts.append(_line(x(value), axis_y, x(value), axis_y + 6, c("chart-tick")))
+        parts.append(_text(x(value), axis_y + 20, str(value), size=13, fill=muted))
     parts.append("</g>")
 
     marker_label = None
@@ -91,25 +91,25 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
         dash = "4 3" if band.get("projected") else None
         # A pointer onto the bar's edge and a tick under it: nothing crosses the band names.
         parts.append('<g class="marker">')
-        parts.append(_line(mx, 22, mx, bar_top - 8, INK, width=2.5, dash=dash))
+        parts.append(_line(mx, 22, mx, bar_top - 8, ink, width=2.5, dash=dash))
         parts.append(f'<polygon points="{mx - 7:.1f},{bar_top - 10} {mx + 7:.1f},{bar_top - 10} {mx:.1f},{bar_top}" '
-                     f'fill="{INK}"/>')
-        parts.append(_line(mx, axis_y, mx, axis_y + 9, INK, width=3))
-        parts.append(_text_clamped(mx, 17, marker_label, size=15, width=width, weight="bold"))
+                     f'fill="{ink}"/>')
+        parts.append(_line(mx, axis_y, mx, axis_y + 9, ink, width=3))
+        parts.append(_text_clamped(mx, 17, marker_label, size=15, width=width, fill=ink, weight="bold"))
         parts.append("</g>")
     else:
         note = "Failed attempt: score not given" if failed else "No score yet"
-        parts.append(_text(width / 2, 20, note, size=15, fill=MUTED, weight="bold"))
+        parts.append(_text(width / 2, 20, note, size=15, fill=muted, weight="bold"))
 
     if passing is not None and lo <= passing <= hi:
         px = x(passing)
         parts.append('<g class="passing">')
         # Above and below the bar only, so it never crosses a band name.
-        parts.append(_line(px, bar_top - 8, px, bar_top, "#a1251b", width=2))
-        parts.append(_line(px, axis_y, px, axis_y + 8, "#a1251b", width=2))
+        parts.append(_line(px, bar_top - 8, px, bar_top, alert, width=2))
+        parts.append(_line(px, axis_y, px, axis_y + 8, alert, width=2))
         near_marker = score is not None and abs(px - x(score)) < 90
         label_y = axis_y + 40 if near_marker or score is None else 28
-        parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=13, width=width, fill="#a1251b"))
+        parts.append(_text_clamped(px, label_y, f"Pass: {passing}", size=13, width=width, fill=alert))
         parts.append("</g>")
 
     height = axis_y + 46
@@ -117,9 +117,11 @@ def score_scale(facts: dict, bands: list[dict]) -> Markup:
     return _svg("chart-score", width, height, summary, parts)
 
 
-def timeline(facts: dict) -> Markup:
+def timeline(facts: dict, style: ChartStyle) -> Markup:
     """The months from the build date to Match Day: study phases, exam, score release, ERAS, Match Day."""
     width, left, right = 520, 10, 510
+    c = style.colour
+    tick, paper = c("chart-tick"), c("paper")
     dates = facts["dates"]
     start: date = dates["as_of"]
     end: date = dates["match_day"]
@@ -132,10 +134,10 @@ def timeline(facts: dict) -> Markup:
 
     parts: list[str] = []
     axis_y = 32
-    parts.append(_line(left, axis_y, right, axis_y, RULE, width=1.5))
-    for tick, label in _month_ticks(start, end):
-        parts.append(_line(x(tick), axis_y - 6, x(tick), axis_y, RULE))
-        parts.append(_text_clamped(x(tick), axis_y - 10, label, size=13, width=width, fill=MUTED))
+    parts.append(_line(left, axis_y, right, axis_y, tick, width=1.5))
+    for month, label in _month_ticks(start, end):
+        parts.append(_line(x(month), axis_y - 6, x(month), axis_y, tick))
+        parts.append(_text_clamped(x(month), axis_y - 10, label, size=13, width=width, fill=c("muted")))
 
     phases = [p for p in facts["plan"]["phases"] if p["end"] >= start and p["start"] <= end]
     bar_top, bar_h = axis_y + 10, 28 if phases else 0
@@ -144,13 +146,13 @@ def timeline(facts: dict) -> Markup:
         last = min(phase["end"] + timedelta(days=1), end)
         x0, x1 = x(first), x(last)
         parts.append(f'<g class="phase" data-phase="{escape(phase["id"])}"><title>{escape(_phase_text(phase))}</title>')
-        parts.append(_rect(x0, bar_top, max(x1 - x0, 1.5), bar_h, PHASE_FILLS[i % 2], stroke="#ffffff"))
+        parts.append(_rect(x0, bar_top, max(x1 - x0, 1.5), bar_h, c(PHASE_FILLS[i % 2]), stroke=paper))
         # The name when it fits whole, else the phase number (the guide's plan table numbers them too).
         label, size = _fit(_phase_name(phase), x1 - x0 - 6, (13, 11.5), shorten=False)
         if not label:
             label, size = _fit(str(i + 1), x1 - x0 - 2, (13, 11.5), shorten=False)
         if label:
-            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size, fill="#ffffff"))
+            parts.append(_text((x0 + x1) / 2, bar_top + bar_h / 2 + size * 0.36, label, size=size, fill=paper))
         parts.append("</g>")
 
     events = sorted((e for e in _events(facts) if start <= e[1] <= end), key=lambda e: (e[1], e[0]))
@@ -159,7 +161,7 @@ def timeline(facts: dict) -> Markup:
     rows = _rows(flags)
     for (key, *_), flag, row in zip(events, flags, rows):
         label_y = rows_top + row * 19
-        colour = EVENT_COLOURS.get(key, INK)
+        colour = c(EVENT_COLOURS.get(key, "ink"))
         dash = "4 3" if key in ("score_release", "as_of") else None
         parts.append(f'<g class="event" data-event="{key}">')
         parts.append(_line(flag.line_x, axis_y - 2, flag.line_x, label_y + 3, colour, width=2, dash=dash))
@@ -338,8 +340,8 @@ def _text_clamped(cx: float, y: float, text: str, *, size: float, width: float, 
     return _text(tx, y, text, size=size, anchor=anchor, **kw)
 
 
-def _text(x: float, y: float, text: str, *, size: float = 12, fill: str = INK,
-          anchor: str = "middle", weight: str | None = None) -> str:
+def _text(x: float, y: float, text: str, *, size: float = 12, fill: str, anchor: str = "middle",
+          weight: str | None = None) -> str:
     bold = f' font-weight="{weight}"' if weight else ""
     return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size:g}" fill="{fill}" '
             f'text-anchor="{anchor}"{bold}>{escape(text)}</text>')

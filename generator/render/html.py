@@ -25,8 +25,10 @@ from markupsafe import Markup
 from mdit_py_plugins.container import container_plugin
 
 from generator.render import charts
+from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
+from generator.decide.facts import schema as facts_schema
 from generator.decide.selection import Selection
 from generator.load.strategy import Strategy
 
@@ -168,6 +170,7 @@ class Renderer:
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
+        self._facts_shape = facts_schema(strategy)  # what bodies may name
         self._bodies: dict[str, Template] = {}
         self._runaway: dict[str, Problem] = {}
         for item in content.items():
@@ -196,9 +199,13 @@ class Renderer:
         except TemplateSyntaxError as exc:
             line = item.body_line + (exc.lineno or 1) - 1
             raise InputError(Problem(item.source, line, "body", f"template syntax error: {exc.message}")) from None
+        tree = self.body_env.parse(item.body)
+        unknown = unknown_names(tree, self._facts_shape, self.body_env.globals)
+        if unknown:  # reported once per file and line here, not once per guide while rendering
+            raise InputError([Problem(item.source, item.body_line + line - 1, "body", message)
+                              for line, message in unknown])
         # Values may stand in as slots only where the output is never captured or filtered as a whole.
-        if not any(self.body_env.parse(item.body).find_all((nodes.AssignBlock, nodes.FilterBlock, nodes.Macro,
-                                                             nodes.CallBlock))):
+        if not any(tree.find_all((nodes.AssignBlock, nodes.FilterBlock, nodes.Macro, nodes.CallBlock))):
             self._slotted.add(item.source)
         return self.body_env.template_class.from_code(self.body_env, code, self.body_env.make_globals(None), None)
 
@@ -303,7 +310,8 @@ class Renderer:
             "examples": [{"id": e.id, "title": e.title, "band": e.band, "html": self.render_body(e, facts)}
                          for e in selection.examples],
             "faq": [{"id": f.id, "question": f.title, "html": self.render_body(f, facts)} for f in selection.faq],
-            "charts": {"score_scale": charts.score_scale(facts, self.bands), "timeline": charts.timeline(facts)},
+            "charts": {"score_scale": charts.score_scale(facts, self.bands, self.theme.charts),
+                       "timeline": charts.timeline(facts, self.theme.charts)},
         }
         return self._render_page(selection.layout.template, page, guide=guide)
 

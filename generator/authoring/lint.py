@@ -1,0 +1,27 @@
+"""Warnings `matchguide check` gives beyond errors: rules that test impossible values, placeholders left in profiles.
+
+Warnings never stop a build; `check --strict` makes them fail the check.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from generator.authoring.placeholders import placeholder_warnings
+from generator.decide.facts import value_domains
+from generator.decide.rules import impossible_values
+from generator.errors import Problem
+from generator.project import Inputs
+
+
+def rule_warnings(inputs: Inputs) -> list[Problem]:
+    """Every comparison, in content and theme rules, of a fact with a value it never holds (`visa == 'J1'`)."""
+    domains = value_domains(inputs.strategy)
+    rules = [item.rule for item in inputs.content.items()] + [layout.rule for layout in inputs.theme.layouts]
+    return [warning for rule in rules for warning in impossible_values(rule, domains)]
+
+
+def check_warnings(inputs: Inputs, profiles: Sequence[Any], profiles_dir: Path) -> list[Problem]:
+    """The rule warnings, then one per placeholder value still in a profile."""
+    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
