@@ -32,6 +32,7 @@ from generator.write.writer import BuildLock, StagedOutput
 # The detour named: each guide's PDF variant goes to its worker as a file in the staging tree, not through
 # the pipe, so the build's memory stays flat however many guides wait for a worker. Removed before the switch.
 PDF_SOURCES = ".pdf-src"
+PDF_TEXT_CACHE = "pdf-text"  # in the state folder: the text of each published PDF, by digest, for the privacy check
 
 
 @dataclass
@@ -82,12 +83,16 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             pdf_failures = {i: _in_output(p, staged) for i, p in pool.finish().items()}
         _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
         cohort, words = whole_cohort(options, inputs, profiles), privacy.vocabulary(inputs.renderer)
-        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words), reporter)
+        cache = options.state / PDF_TEXT_CACHE
+        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words, cache=cache),
+                  reporter)
         scanned = {e["id"] for e in result.entries}
         _carry_over(staged, previous, options, result, reporter)
         carried = [e for e in result.entries + result.stale if e["id"] not in scanned]
-        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, _files(staged, carried)),
-                  reporter)
+        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, _files(staged, carried),
+                                                    cache=cache), reporter)
+        if not options.shard:
+            privacy.prune(cache, staged.staging)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)

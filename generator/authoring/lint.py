@@ -1,4 +1,5 @@
-"""Warnings `matchguide check` gives beyond errors: rules that test impossible values, placeholders left in profiles.
+"""Warnings `matchguide check` gives beyond errors: rules that test impossible values, placeholders left in profiles,
+characters of a name that no installed font can print.
 
 Warnings never stop a build; `check --strict` makes them fail the check.
 """
@@ -13,6 +14,7 @@ from generator.decide.facts import value_domains
 from generator.decide.rules import impossible_values
 from generator.errors import Problem
 from generator.project import Inputs
+from generator.render.glyphs import glyph_warnings
 
 
 def rule_warnings(inputs: Inputs) -> list[Problem]:
@@ -23,5 +25,6 @@ def rule_warnings(inputs: Inputs) -> list[Problem]:
 
 
 def check_warnings(inputs: Inputs, profiles: Sequence[Any], profiles_dir: Path) -> list[Problem]:
-    """The rule warnings, then one per placeholder value still in a profile."""
-    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+    """The rule warnings, then one per placeholder value still in a profile, then one per character of a name
+    no installed font can print."""
+    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of) + glyph_warnings(profiles)

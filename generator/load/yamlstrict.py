@@ -160,6 +160,8 @@ def _decode(text: str | bytes, source: str, max_bytes: int | None) -> str:
     if bad:
         line = text[: bad.start()].count("\n") + 1
         char = bad.group()
+        if ord(char) in (0xFFFE, 0xFFFF):
+            raise InputError(Problem(source, line, None, f"file contains U+{ord(char):04X}, a noncharacter; remove it"))
         what = "a NUL byte" if char == "\0" else f"the control character U+{ord(char):04X}"
         raise InputError(Problem(source, line, None, f"file contains {what}; is it a binary file?"))
     bad = _NONCHARACTER.search(text)

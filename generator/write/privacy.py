@@ -16,7 +16,9 @@ A finding in a guide withholds that guide; a finding in a page every visitor see
 from __future__ import annotations
 
 import calendar
+import hashlib
 import html
+import json
 import multiprocessing
 import os
 import re
@@ -46,9 +48,10 @@ class Finding:
     guide: str | None = None
     guide_source: str | None = None
 
-    def problem(self, *, built: bool = True) -> Problem:
-        """The finding as a located problem; `built` False words it for `check`, before anything is written."""
-        if self.guide is None:
+    def problem(self, *, built: bool = True, withheld: bool = True) -> Problem:
+        """The finding as a located problem; `built` False words it for `check`, before anything is written;
+        `withheld` False for a check that refuses the whole tree (`merge`)."""
+        if self.guide is None or not withheld:
             verb = "exposes" if built else "would expose"
             return Problem(self.file, None, None, f"published file {verb} the {self.what} of {self.exposed}; "
                                                   "refusing to publish")
@@ -122,6 +125,8 @@ def classify(value: str, vocabulary: frozenset[str] = frozenset()) -> tuple[str 
     words = [w for w in key.split() if any(c.isalpha() for c in w)]
     parts = [p for p in key.split("-") if any(c.isalpha() for c in p)] if " " not in key else []
     unspaced = sum(1 for c in key if _UNSPACED.match(c))
+    if len(words) >= 2 and all(w in vocabulary for w in words) and _said(key, getattr(vocabulary, "prose", "")):
+        return "token", key  # a phrase the site itself says (`Internal Medicine`): only where it would point
     if len(words) >= 2 or unspaced >= 2 or (len(parts) >= 2 and key not in vocabulary):
         return "text", key
     if " " in key or len(key) < MIN_TOKEN or not words or key in vocabulary:
@@ -136,7 +141,17 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def vocabulary(renderer: Any) -> frozenset[str]:
+class Vocabulary(frozenset):
+    """The everyday words of a site; `prose` is its content and strategy text, folded."""
+
+    prose: str = ""
+
+
+def _said(key: str, prose: str) -> bool:
+    return bool(prose) and re.search(r"(?<![\w-])" + re.escape(key).replace(r"\ ", r"\s*") + r"(?![\w-])", prose) is not None
+
+
+def vocabulary(renderer: Any) -> Vocabulary:
     """The everyday words of a site: every word of its content and strategy data, the month and day names dates
     are written with, the names of the files every build writes, and the theme's own names (its file names,
     theme.yaml, and the class and id values of its templates). The theme's text is not read: a name typed in
@@ -145,6 +160,7 @@ def vocabulary(renderer: Any) -> frozenset[str]:
               "index html assets guide pdf ics site nojekyll g page not found"]
     for item in renderer.content.items():
         chunks += [item.id, item.title, item.body]
+    prose = fold(" ".join(chunks))
     root = Path(renderer.theme.root)
     for path in sorted(root.rglob("*")) if root.is_dir() else []:
         if not path.is_file() or path.stat().st_size > 4_000_000:
@@ -157,21 +173,56 @@ def vocabulary(renderer: Any) -> frozenset[str]:
         for word in re.findall(r"[\w-]+", fold(chunk)):
             words.add(word)
             words.update(word.split("-"))
-    return frozenset(words)
+    found = Vocabulary(words)
+    found.prose = prose
+    return found
 
 
 _NAMES_IN_TEMPLATE = re.compile(r"""\b(?:class|id)\s*=\s*["']([^"']*)["']""")
 
 
-def readable(path: Path) -> Readable:
+def readable(path: Path, cache: Path | None = None) -> Readable:
     """A published file's text as a reader sees it (HTML tags stripped, character references decoded, calendar
-    lines unfolded, the text a PDF draws) and, for markup, its attribute values."""
+    lines unfolded, the text a PDF draws) and, for markup, its attribute values.
+
+    A PDF's text is kept in `cache` (a folder), by the digest of the PDF: an unchanged guide's PDF is read once.
+    """
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".pdf":
-        runs = pdf_text(data)
+        runs = _pdf_runs(data, cache)
         return Readable((fold(" ".join(runs)), fold("".join(runs))))
     return readable_text(data.decode("utf-8", "replace"), suffix)
+
+
+def _pdf_runs(data: bytes, cache: Path | None) -> list[str]:
+    if cache is None:
+        return pdf_text(data)
+    entry = cache / (hashlib.sha256(data).hexdigest() + ".json")
+    try:
+        return json.loads(entry.read_text("utf-8"))
+    except (OSError, ValueError):
+        pass
+    runs = pdf_text(data)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        temp = entry.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps(runs), "utf-8")
+        os.replace(temp, entry)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return runs
+
+
+def prune(cache: Path, out_root: Path) -> None:
+    """Forget the text of PDFs no longer in the published tree."""
+    if not cache.is_dir():
+        return
+    site = out_root / "site"
+    keep = {hashlib.sha256(p.read_bytes()).hexdigest() + ".json" for p in site.rglob("*.pdf") if p.is_file()}
+    for entry in cache.iterdir():
+        if entry.name not in keep:
+            entry.unlink(missing_ok=True)
 
 
 def readable_text(text: str, suffix: str = ".html") -> Readable:
@@ -190,7 +241,7 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
 
 
 def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset(),
-              files: Sequence[Path] | None = None) -> list[Finding]:
+              files: Sequence[Path] | None = None, cache: Path | None = None) -> list[Finding]:
     """Every finding in the published tree `out_root/site` (or in `files` only), at most one per guide (or shared
     file), exposed profile and kind of value, in file order."""
     cohort = list(cohort)
@@ -207,14 +258,14 @@ def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], wo
     workers = min(os.cpu_count() or 1, len(jobs) // PARALLEL_FROM)
     if workers >= 2 and threading.current_thread() is threading.main_thread():
         global _SCAN
-        _SCAN = (scanner, jobs)  # forked workers inherit the compiled patterns instead of rebuilding them
+        _SCAN = (scanner, jobs, cache)  # forked workers inherit the compiled patterns instead of rebuilding them
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
                 results = pool.map(_scan_in_worker, range(len(jobs)), chunksize=16)
         finally:
             _SCAN = None
     else:
-        results = [scanner.scan(rel, owner, readable(path)) for path, rel, owner in jobs]
+        results = [scanner.scan(rel, owner, readable(path, cache)) for path, rel, owner in jobs]
     return first_findings(f for found in results for f in found)
 
 
@@ -230,7 +281,7 @@ def check(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words:
     """Raise BuildError listing every finding in the published tree (the last guard before it is switched in)."""
     findings = scan_tree(out_root, cohort, entries, words)
     if findings:
-        raise BuildError([f.problem() for f in findings])
+        raise BuildError([f.problem(withheld=False) for f in findings])
 
 
 @dataclass(frozen=True)
@@ -246,9 +297,9 @@ _SCAN: tuple | None = None
 
 def _scan_in_worker(index: int) -> list[Finding]:
     assert _SCAN is not None
-    scanner, jobs = _SCAN
+    scanner, jobs, cache = _SCAN
     path, rel, owner = jobs[index]
-    return scanner.scan(rel, owner, readable(path))
+    return scanner.scan(rel, owner, readable(path, cache))
 
 
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
