@@ -192,7 +192,7 @@ def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     for profile in (p for p in profiles if p.id in ids):
         facts = derive(profile, inputs.strategy, inputs.as_of)
-        html = inputs.renderer.render_guide(facts, select(facts, inputs.content, inputs.theme),
+        html = inputs.renderer.render_guide(facts, select(facts, inputs.rules),
                                             Page(profile.name, "", "", for_pdf=True))
         (folder / f"{profile.id}.html").write_text(html, "utf-8")
     return inputs.theme.assets.resolve().as_uri() + "/"

@@ -16,13 +16,14 @@ from typing import Callable, Iterator
 
 from generator import __version__
 from generator.decide.facts import derive
-from generator.decide.selection import Selection, select
+from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
 from generator.project import BuildOptions, Inputs, display, load_cohort, load_inputs, whole_cohort
 from generator.render.html import Page
 from generator.render.ics import ics_for
+from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
 from generator.write import manifest, privacy
 from generator.write.finish import finish
@@ -60,7 +61,7 @@ class Guide:
 
     profile: Profile
     facts: dict
-    selection: Selection
+    selection: Decisions
     slug: str
 
 
@@ -68,14 +69,14 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     """Build the cohort's guides into a staging tree and switch it in; report every problem."""
     reporter = reporter or Reporter()
     result = BuildResult()
-    with BuildLock(options.out), StagedOutput(options.out) as staged:
+    with BuildLock(options.out) as lock, StagedOutput(options.out, lock.real) as staged:
         inputs = load_inputs(options)
         profiles, problems = load_cohort(options, inputs)
         reporter.event("start", guides=len(profiles), pdf=options.pdf)
         _report(result, reporter, problems)
         key = site_key(options.state / "site.key")
         guides = [decide(profile, inputs, key) for profile in profiles]
-        previous = _previous_guides(options.out)
+        previous = _previous_guides(staged.real)
         _write_site_pages(staged, inputs)
         pages: dict[str, int] = {}
         with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter)) as pool:
@@ -95,8 +96,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             privacy.prune(cache, staged.staging)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
+        extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, cohort, result.entries + result.stale, scanned=True)
+        finish(staged, doc, inputs.renderer, cohort, result.entries + result.stale, options.ledger, scanned=True)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
@@ -105,7 +107,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
 def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
     """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
-    return Guide(profile, facts, select(facts, inputs.content, inputs.theme), slug(key, profile.id))
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id))
 
 
 def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
@@ -223,7 +225,7 @@ def _render_guides(guides: list[Guide], inputs: Inputs, options: BuildOptions) -
         return
     _RENDER_CONTEXT = (guides, inputs, options)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with multiprocessing.get_context("fork").Pool(workers, die_with_parent, (os.getpid(),)) as pool:
             yield from pool.imap(_render_in_worker, range(len(guides)), chunksize=8)
     finally:
         _RENDER_CONTEXT = None
@@ -372,7 +374,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
         findings += scanner.scan(rel, None, privacy.readable_text(inputs.renderer.render_fixed(template, page)))
     for profile in profiles:
         facts = derive(profile, inputs.strategy, inputs.as_of)
-        guide = Guide(profile, facts, select(facts, inputs.content, inputs.theme), "")
+        guide = Guide(profile, facts, select(facts, inputs.rules), "")
         pages, found = _render_pages(guide, inputs, options)
         problems.extend(found)
         for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics")):

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from generator import GENERATOR
 from generator.errors import MatchguideError
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_FATAL = 0, 1, 2
+EXIT_OK, EXIT_PROBLEMS = 0, 1
 _WRITES_OUTPUT = ("build", "serve", "merge")  # commands that replace an output folder, and so can keep the old one
 
 
@@ -32,21 +32,23 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
-    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
-
-
-def _site_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
-    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+def _parents() -> dict[str, argparse.ArgumentParser]:
+    """Option groups several commands share, as argparse parent parsers."""
+    site = argparse.ArgumentParser(add_help=False)
+    site.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
+    site.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
+    site.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    site.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
+    site.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    only = argparse.ArgumentParser(add_help=False)
+    only.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
+    sheet = argparse.ArgumentParser(add_help=False)  # import and export: profiles checked against the strategy data
+    sheet.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
+    sheet.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
+                       help="guide content, for the strategy data the checks use (default: content)")
+    sheet.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
+    sheet.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    return {"site": site, "only": only, "sheet": sheet}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,23 +56,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matchguide", description="Personalized residency-application guides for IMGs.")
     parser.add_argument("--version", action="version", version=GENERATOR)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = _parents()
+    cohort = [shared["site"], shared["only"]]
 
     p = sub.add_parser("build", help="build every guide (HTML and PDF) and the manifest",
                        description="Build a guide (HTML page and PDF) for every applicant, plus output/manifest.json.",
-                       epilog="example: matchguide build --as-of 2026-11-25 --only aisha-rahman")
-    _common(p)
+                       epilog="example: matchguide build --as-of 2026-11-25 --only aisha-rahman", parents=cohort)
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="output folder (default: output)")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDFs (HTML only)")
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--force", action="store_true", help="rebuild every guide, even unchanged ones")
     p.add_argument("--shard", type=_shard, metavar="K/N", help="build only shard K of N of the cohort")
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
+    p.add_argument("--ledger", type=Path, metavar="FILE",
+                   help="send ledger the roster reads (default: .matchguide/ledger.jsonl beside the output folder)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("check", help="load and validate everything; write nothing",
                        description="Validate profiles, content, rules and templates, and list what each guide receives.",
-                       epilog="example: matchguide check --as-of 2026-11-25 --coverage --strict")
-    _common(p)
+                       epilog="example: matchguide check --as-of 2026-11-25 --coverage --strict", parents=cohort)
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.add_argument("--coverage", action="store_true",
                    help="print the cohort x rules matrix (who receives each section, example, FAQ entry and layout) "
@@ -83,9 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and its modifiers, flags, dates), then every section, example, FAQ entry and "
                                    "layout, selected (✓) or not (·), with its rule and the fact values that decided it. "
                                    "An example needs both its band and its rule.",
-                       epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25")
+                       epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25", parents=[shared["site"]])
     p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
-    _site_options(p)
     p.set_defaults(func=cmd_explain, only=None)
 
     p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
@@ -99,36 +102,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
     p.set_defaults(func=cmd_new)
 
-    p = sub.add_parser("import", help="turn an advisor's spreadsheet (CSV) into profiles",
-                       description="Write DIR/<id>.yaml for every row of a CSV file (one applicant per row; the "
+    p = sub.add_parser("import", help="turn an advisor's spreadsheet (.xlsx or .csv) into profiles",
+                       description="Write DIR/<id>.yaml for every row of a spreadsheet (one applicant per row; the "
                                    "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
                                    "a hand-written profile; a row with problems writes nothing and is reported by row "
                                    "and column, the other rows are still written, and the exit code is 1. A row is "
                                    "merged into an existing profile: fields the sheet leaves out or empty keep their "
                                    "values, a row that changes nothing is reported as unchanged, and changes are "
                                    "listed and written only with --overwrite.",
-                       epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25")
-    p.add_argument("csv", type=Path, metavar="CSV", help="the spreadsheet, saved as CSV (UTF-8), header row first")
-    p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
+                       epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25",
+                       parents=[shared["sheet"]])
+    p.add_argument("csv", type=Path, metavar="FILE",
+                   help="the spreadsheet: .xlsx (first sheet) or .csv (UTF-8, `,` or `;`), header row first")
     p.add_argument("--overwrite", action="store_true",
                    help="update existing profiles with the fields the row changes (they are listed)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
-                   help="guide content, for the strategy data the checks use (default: content)")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
-    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("export", help="write the profiles back to a spreadsheet (CSV) with the import columns",
                        description="Write every valid profile as one row of a CSV file (UTF-8, the columns `import` "
                                    "reads), so the spreadsheet and the profiles go both ways: importing the file "
                                    "again changes nothing. Invalid profiles are listed and left out (exit code 1).",
-                       epilog="example: matchguide export cohort.csv --dir profiles")
+                       epilog="example: matchguide export cohort.csv --dir profiles", parents=[shared["sheet"]])
     p.add_argument("csv", type=Path, metavar="CSV", help="the file to write (replaced if it exists)")
-    p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
-                   help="guide content, for the strategy data the checks use (default: content)")
-    p.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
-    p.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
@@ -138,8 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "while serving. --no-pdf previews faster, in .matchguide/preview, so output/ keeps "
                                    "its PDFs.",
                        epilog="example: matchguide serve --as-of 2026-11-25 --port 8000  (then open the printed "
-                              "address; /__matchguide/ lists the guides)")
-    _common(p)
+                              "address; /__matchguide/ lists the guides)", parents=cohort)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: output, or .matchguide/preview with --no-pdf)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
@@ -194,6 +188,7 @@ def _options(args: argparse.Namespace) -> Any:
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
         only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
+        ledger=getattr(args, "ledger", None),
     )
 
 
@@ -215,6 +210,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     stale = f", {len(result.stale)} previous version(s) kept after a failure" if result.stale else ""
     print(f"built {len(result.rebuilt)} guide(s), {len(result.kept)} unchanged{stale}, {len(result.removed)} removed, "
           f"{len(result.problems)} problem(s) -> {result.manifest_path}")
+    if args.only and doc:
+        from generator.deliver.message import guide_locations
+
+        print("\n".join(guide_locations(doc, args.out, args.only)))
     return EXIT_OK if result.ok else EXIT_PROBLEMS
 
 
@@ -264,7 +263,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not args.quiet:
         for profile in profiles:
             facts = derive(profile, inputs.strategy, inputs.as_of)
-            sel = select(facts, inputs.content, inputs.theme)
+            sel = select(facts, inputs.rules)
             print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")

@@ -58,7 +58,3 @@ class BuildError(MatchguideError):
 class DeliveryError(MatchguideError):
     """Email or publishing failed."""
 
-
-def problem(source: str, line: int | None, field: str | None, message: str) -> Problem:
-    """Shorthand for a Problem."""
-    return Problem(str(source), line, field, message)

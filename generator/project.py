@@ -14,6 +14,7 @@ from typing import Sequence
 
 from generator import GENERATOR
 from generator.decide import facts as facts_mod
+from generator.decide.selection import Rulebook, compile_rules
 from generator.errors import InputError, Problem
 from generator.load.content import Content, Theme, load_content, load_theme
 from generator.load.profiles import Profile, load_profiles
@@ -38,16 +39,18 @@ class BuildOptions:
     force: bool = False
     shard: tuple[int, int] | None = None
     pdf_timeout: float = 120.0
+    ledger: Path | None = None  # the send ledger the roster reads; default: .matchguide/ledger.jsonl beside `out`
 
 
 @dataclass
 class Inputs:
-    """The shared inputs of every guide: strategy, content, theme and their renderer."""
+    """The shared inputs of every guide: strategy, content, theme, their compiled rules and their renderer."""
 
     strategy: Strategy
     schema: dict
     content: Content
     theme: Theme
+    rules: Rulebook
     renderer: Renderer
     as_of: date
     cycle: int
@@ -74,17 +77,19 @@ def load_inputs(options: BuildOptions) -> Inputs:
     strategy = load_strategy(strategy_file, display(strategy_file))
     schema = facts_mod.schema(strategy)
     band_ids = [b.id for b in strategy.bands] + [strategy.pending_band.id]
-    content, problems = load_content(options.content, schema=schema, band_ids=band_ids, source_prefix=display(options.content))
+    content, problems = load_content(options.content, band_ids=band_ids, source_prefix=display(options.content))
     try:
-        theme = load_theme(options.theme, schema=schema, source_prefix=display(options.theme))
+        theme = load_theme(options.theme, source_prefix=display(options.theme))
     except InputError as exc:
         raise InputError(problems + exc.problems) from None
+    rules, rule_problems = compile_rules(content, theme, schema)
+    problems += rule_problems
     cycle = options.cycle or default_cycle(strategy, as_of)
     renderer = Renderer(content, theme, strategy, generator=GENERATOR, cycle=cycle, as_of=as_of)
     problems += renderer.problems
     if problems:
         raise InputError(problems)
-    return Inputs(strategy, schema, content, theme, renderer, as_of, cycle)
+    return Inputs(strategy, schema, content, theme, rules, renderer, as_of, cycle)
 
 
 def load_cohort(options: BuildOptions, inputs: Inputs) -> tuple[list[Profile], list[Problem]]:

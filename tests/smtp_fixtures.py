@@ -6,6 +6,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -33,6 +34,7 @@ class Mailbox:
     drop: set[str] = field(default_factory=set)
     die_after: int | None = None
     received: list[tuple[list[str], bytes]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # time.monotonic() of each accepted message
     sessions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,6 +64,7 @@ class Mailbox:
             return "451 4.3.0 Try again later"
         with self.lock:
             self.received.append((list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content)))
+            self.arrivals.append(time.monotonic())
         if rcpt in self.drop:
             self.drop.discard(rcpt)
             server.transport.close()  # stored, but the client never hears "250"

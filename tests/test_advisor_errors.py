@@ -7,6 +7,8 @@ the project-relative paths an advisor sees.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,62 @@ def test_a_name_given_to_new_is_not_a_placeholder(project: Project, capsys) -> N
     assert "Placeholders" not in (project.root / "profiles" / "bo-li.yaml").read_text()
     _, _, err = run(capsys, "check", "--quiet")
     assert "bo-li" not in err
+
+
+def test_email_never_sends_to_a_placeholder_or_example_address(project: Project, capsys, monkeypatch) -> None:
+    from tests.smtp_fixtures import Mailbox, start_server
+
+    for key in [k for k in os.environ if k.startswith("MATCHGUIDE_")]:
+        monkeypatch.delenv(key)
+    ada = project.root / "profiles" / "ada-okafor.yaml"
+    ada.write_text(ada.read_text().replace("ada.okafor@example.org", "ada.okafor@mail.example.ng"))
+    assert run(capsys, "new", "zed-placeholder", "--graduation-year", "2020")[0] == 0
+    assert run(capsys, "build", "--as-of", "2026-11-25")[0] == 0
+    code, out, err = run(capsys, "email")
+    assert code == 1
+    assert sorted(p.name for p in (project.out / "outbox").iterdir()) == ["ada-okafor.eml"]
+    assert "not ready: profiles/zed-placeholder.yaml: email: zed-placeholder@example.invalid is a placeholder: " \
+           "addresses under .invalid never receive mail; write the applicant's real address in their profile" in out
+    assert "not ready: profiles/bruno-reis.yaml: email: bruno.reis@example.org is an example address (example.org " \
+           "is reserved for documentation and receives no mail)" in out
+    box = Mailbox()
+    server = start_server(box)
+    try:
+        monkeypatch.setenv("MATCHGUIDE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("MATCHGUIDE_SMTP_PORT", str(server.port))
+        monkeypatch.setenv("MATCHGUIDE_SMTP_SECURITY", "none")
+        monkeypatch.setenv("MATCHGUIDE_SMTP_FROM", "Dr. Lee <lee@mail.example.ng>")
+        assert run(capsys, "email", "--send", "--rate", "6000")[0] == 1
+        assert [rcpts for rcpts, _ in box.received] == [["ada.okafor@mail.example.ng"]]
+        monkeypatch.setenv("MATCHGUIDE_ALLOW_EXAMPLE_ADDRESSES", "1")  # a test server: example.org may go, .invalid never
+        code, out, _ = run(capsys, "email", "--send", "--rate", "6000")
+        assert code == 1 and "zed-placeholder@example.invalid is a placeholder" in out
+        assert sorted(r for rcpts, _ in box.received for r in rcpts) == [
+            "ada.okafor@mail.example.ng", "bruno.reis@example.org", "chen.wu@example.org"]
+    finally:
+        server.stop()
+
+
+def test_a_wrong_id_gets_did_you_mean(project: Project, capsys) -> None:
+    code, out, err = run(capsys, "explain", "ada-okafr", "--as-of", "2026-11-25")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0] == "error: profiles: no profile has the id 'ada-okafr'; did you mean 'ada-okafor'?"
+    assert "previous output" not in err
+    code, _, err = run(capsys, "check", "--only", "chen-wo", "--as-of", "2026-11-25", "--quiet")
+    assert code == 1 and "did you mean 'chen-wu'?" in err
+
+
+def test_build_only_ends_with_where_the_guide_is(project: Project, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("MATCHGUIDE_SITE_URL", raising=False)
+    code, out, _ = run(capsys, "build", "--as-of", "2026-11-25", "--only", "ada-okafor", "--no-pdf", "--quiet")
+    assert code == 0
+    manifest = json.loads((project.out / "manifest.json").read_text())
+    [entry] = [e for e in manifest["profiles"] if e["id"] == "ada-okafor"]
+    lines = out.splitlines()
+    assert lines[-2] == f"ada-okafor: {Path('output') / entry['html']}"
+    assert (project.root / "output" / entry["html"]).is_file()
+    assert lines[-1] == "  set MATCHGUIDE_SITE_URL to see its address on the published site"
+    monkeypatch.setenv("MATCHGUIDE_SITE_URL", "https://advisor.github.io/guides")
+    _, out, _ = run(capsys, "build", "--as-of", "2026-11-25", "--only", "ada-okafor", "--no-pdf", "--quiet")
+    assert out.splitlines()[-1] == "  on the site, once published: https://advisor.github.io/guides/" + \
+        entry["html"].removeprefix("site/")

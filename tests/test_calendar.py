@@ -58,10 +58,13 @@ def test_milestones_of_a_planned_exam(strategy):
     assert got["USMLE Step 2 CK exam"]["start"] == date(2027, 6, 21)
     release = got["Step 2 CK score expected"]
     assert (release["start"], release["end"]) == (date(2027, 7, 19), date(2027, 7, 20))
-    assert "44 days before ERAS opens" in release["description"]
-    assert got["ERAS opens (2027 cycle)"]["start"] == date(2027, 9, 1)
+    assert "44 days before you can send applications" in release["description"]
+    assert got["ERAS 2028 season: applications can be sent"]["start"] == date(2027, 9, 1)
+    assert got["ERAS 2028 season: programs start reading"]["start"] == date(2027, 9, 22)
+    assert got["NRMP rank order list deadline"]["start"] == date(2028, 3, 1)
+    assert "expected date" in got["ERAS 2028 season: applications can be sent"]["description"]
     assert got["Match Day"]["start"] == date(2028, 3, 17)
-    assert len(got) == 4 + 2 + 3 + 1
+    assert len(got) == 4 + 2 + 3 + 3
     for event in got.values():
         assert type(event["start"]) is date and type(event["end"]) is date  # all-day: VALUE=DATE
         assert event["stamp"] == datetime(2026, 11, 25, tzinfo=timezone.utc)
@@ -102,7 +105,7 @@ def test_name_is_escaped(strategy):
 def test_no_exam_gives_only_the_fixed_dates(strategy):
     profile = make_profile(step2=None)
     found = milestones(derive(profile, strategy, AS_OF), profile)
-    assert [m.id for m in found] == ["eras-opens", "match-day"]
+    assert [m.id for m in found] == ["eras-opens", "programs-read", "rank-list-deadline", "match-day"]
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,13 @@ from datetime import date, timedelta
 import pytest
 from markupsafe import Markup
 
-from generator.decide.facts import schema
 from generator.errors import InputError
 from generator.load.chart_style import CHART_COLOURS, ChartStyle
 from generator.load.content import load_theme
-from generator.load.strategy import load_strategy
 from generator.render import charts
 from tests.conftest import ROOT
 
 SVG = "{http://www.w3.org/2000/svg}"
-MINI_STRATEGY = ROOT / "tests" / "golden" / "mini" / "content" / "data" / "strategy.yaml"
 # The test's own theme colours: each name a distinct value, so a test can tell which one was used.
 STYLE = ChartStyle((200, 270), tuple((name, f"#0000{i:02x}") for i, name in enumerate(CHART_COLOURS)))
 BANDS = [
@@ -163,7 +160,7 @@ def test_timeline_shows_every_phase_and_date():
         assert phase["title"] in g.find(f"{SVG}title").text
     events = {g.get("data-event"): g.find(f"{SVG}text").text for g in group(root, "event")}
     assert events == {"as_of": "As of 25 Nov", "exam": "Exam 20 May", "score_release": "Score 17 Jun",
-                      "eras": "ERAS 1 Sep", "match_day": "Match Day 17 Mar"}
+                      "eras": "Apply 1 Sep", "match_day": "Match Day 17 Mar"}
     xs = {g.get("data-event"): float(g.find(f"{SVG}line").get("x1")) for g in group(root, "event")}
     assert xs["as_of"] < xs["exam"] < xs["score_release"] < xs["eras"] < xs["match_day"]
     # The exam is the day after the last phase ends.
@@ -257,7 +254,7 @@ def test_the_colours_and_the_axis_are_the_themes():
 
 
 def test_the_default_theme_writes_each_chart_colour_once_in_its_stylesheet():
-    theme = load_theme(ROOT / "themes" / "default", schema=schema(load_strategy(MINI_STRATEGY, "strategy.yaml")))
+    theme = load_theme(ROOT / "themes" / "default")
     css = (ROOT / "themes" / "default" / "assets" / "style.css").read_text()
     for name, value in theme.charts.colours:
         assert css.count(f"--{name}: {value};") == 1, name
@@ -273,7 +270,7 @@ def test_a_missing_colour_or_a_bad_axis_is_located(tmp_path):
     yaml_text = (theme / "theme.yaml").read_text()
     (theme / "theme.yaml").write_text(yaml_text.replace("score_axis: [200, 270]", "score_axis: [270, 200]"))
     with pytest.raises(InputError) as err:
-        load_theme(theme, schema=schema(load_strategy(MINI_STRATEGY, "strategy.yaml")), source_prefix="theme")
+        load_theme(theme, source_prefix="theme")
     root_line = text[:text.index(":root")].count("\n") + 1
     axis_line = yaml_text.splitlines().index("  score_axis: [200, 270]") + 1
     assert sorted(map(str, err.value.problems)) == [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 import pytest
 
@@ -41,7 +42,16 @@ def test_command_is_documented(name):
     assert f"matchguide {name}" in docs, f"no page under docs/ explains `matchguide {name}`"
 
 
-def test_help_runs(capsys):
+@pytest.mark.parametrize("name", sorted(commands()))
+def test_each_help_shows_an_example_that_parses(name, capsys):
     with pytest.raises(SystemExit) as exit_:
-        build_parser().parse_args(["--help"])
-    assert exit_.value.code == 0 and "build" in capsys.readouterr().out
+        build_parser().parse_args([name, "--help"])
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    example = " ".join(out.split("example: ", 1)[1].split())  # the help wraps long lines
+    words = shlex.split(example.split(" (", 1)[0])  # serve's example ends with a note in brackets
+    assert words[:2] == ["matchguide", name], example
+    args = build_parser().parse_args(words[1:])  # a bad option or value would exit with code 2
+    assert args.command == name and callable(args.func)
+    given = {w.lstrip("-").replace("-", "_") for w in words if w.startswith("--")}
+    assert all(getattr(args, option) not in (None, False) for option in given), (example, args)

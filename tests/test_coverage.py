@@ -41,7 +41,7 @@ def cohort(strategy):
 
 
 def test_matrix_marks_what_each_applicant_receives(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.content, inputs.theme, theme_source="theme/theme.yaml")
+    cov = coverage(cohort(strategy), inputs.rules)
     assert cov.profiles == ("solid-a", "low-b", "pending-c")
     assert cov.bands == ("solid", "low", "pending")
     rows = {(r.kind, r.id): r for r in cov.rows}
@@ -55,9 +55,10 @@ def test_matrix_marks_what_each_applicant_receives(inputs, strategy):
 
 
 def test_warnings_name_the_file_and_the_reason(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.content, inputs.theme, theme_source="theme/theme.yaml")
+    cov = coverage(cohort(strategy), inputs.rules)
     text = sorted(str(w) for w in cov.warnings)
     prefix = str(inputs.content.sections[0].source).rsplit("/", 2)[0]
+    theme = inputs.theme.layouts[0].source
     assert text == sorted([
         f"{prefix}/sections/never.md: when: no applicant receives this section: its rule is false for all 3 applicant(s)",
         f"{prefix}/sections/passed-step1.md: when: rule \"step1.result == 'pass'\" is true for every applicant "
@@ -66,9 +67,9 @@ def test_warnings_name_the_file_and_the_reason(inputs, strategy):
         "applicant(s) with band 'low'",
         f"{prefix}/examples/top-any.md: band: no applicant receives this example: no applicant in the cohort has band 'top'",
         f"{prefix}/faq/h1b.md: when: no applicant receives this FAQ entry: its rule is false for all 3 applicant(s)",
-        "theme/theme.yaml: layouts[0].when: rule 'step1.passed' is true for every applicant (3 of 3); "
+        f"{theme}: layouts[0].when: rule 'step1.passed' is true for every applicant (3 of 3); "
         "write `when: true` if that is meant",
-        "theme/theme.yaml: layouts[1].when: no applicant receives this layout: an earlier layout is chosen "
+        f"{theme}: layouts[1].when: no applicant receives this layout: an earlier layout is chosen "
         "whenever its rule holds",
         "profiles/low-b.yaml: gets no worked example of its band 'low': the rules of all 1 example(s) for that band "
         "are false for this applicant",
@@ -78,13 +79,13 @@ def test_warnings_name_the_file_and_the_reason(inputs, strategy):
 
 
 def test_empty_cohort_is_one_warning(inputs):
-    cov = coverage([], inputs.content, inputs.theme, theme_source="t", cohort_source="profiles")
+    cov = coverage([], inputs.rules, cohort_source="profiles")
     assert [str(w) for w in cov.warnings] == ["profiles: no valid profiles: coverage needs at least one applicant"]
     assert all(r.received == () for r in cov.rows)
 
 
 def test_format_matrix_per_applicant_and_per_band(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.content, inputs.theme, theme_source="t",
+    cov = coverage(cohort(strategy), inputs.rules,
                    band_order=["top", "strong", "solid", "low", "very_low", "pending"])
     lines = format_matrix(cov).splitlines()
     assert lines[0] == "coverage: 3 applicant(s) x 10 rule(s); ✓ receives it, · does not"
@@ -106,7 +107,7 @@ def test_sample_cohort_matrix_matches_select():
     rows = {(r.kind, r.id): r for r in cov.rows}
     assert len(rows) == len(inputs.content.items()) + len(inputs.theme.layouts)
     for index, profile in enumerate(profiles):
-        chosen = select(derive(profile, inputs.strategy, AS_OF), inputs.content, inputs.theme)
+        chosen = select(derive(profile, inputs.strategy, AS_OF), inputs.rules)
         got = {key for key, row in rows.items() if row.received[index]}
         assert got == {(i.kind, i.id) for i in chosen.items()} | {("layout", chosen.layout.id)}, profile.id
 

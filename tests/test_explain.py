@@ -1,4 +1,4 @@
-"""`matchguide explain`: every item and layout with its rule, the deciding values, and select()'s verdict."""
+"""`matchguide explain`: select()'s decisions formatted: every item and layout, its rule and where it is written."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def decisions(expl):
 
 def test_lists_everything_with_the_deciding_values(project, strategy):
     facts = derive(make_profile(usce_months=0, step2={"result": "pass", "score": 224, "attempts": 1}), strategy, AS_OF)
-    expl = explain(facts, project.content, project.theme, applicant_id="t", source="profiles/t.yaml")
+    expl = explain(facts, project.rules, applicant_id="t", source="profiles/t.yaml")
     d = decisions(expl)
     assert len(expl.decisions) == 3 + 3 + 1 + 3
     assert d[("section", "no-usce")].selected and d[("section", "no-usce")].values == {"flags.no_usce": True}
@@ -86,7 +86,7 @@ def test_lists_everything_with_the_deciding_values(project, strategy):
 def test_an_example_needs_its_band_and_its_rule(project, strategy):
     low_with_usce = derive(make_profile(usce_months=3, step2={"result": "pass", "score": 224, "attempts": 1}),
                            strategy, AS_OF)
-    d = decisions(explain(low_with_usce, project.content, project.theme, applicant_id="t", source="t"))
+    d = decisions(explain(low_with_usce, project.rules, applicant_id="t", source="t"))
     rule_false = d[("example", "low-no-usce")]
     assert (rule_false.band_matches, rule_false.holds, rule_false.selected) == (True, False, False)
     assert reason(rule_false) == ("band 'low' matches band.id='low';  when: flags.no_usce  → false because "
@@ -98,7 +98,7 @@ def test_an_example_needs_its_band_and_its_rule(project, strategy):
 
 def test_the_first_layout_that_holds_wins_and_later_ones_say_so(project, strategy):
     facts = derive(make_profile(), strategy, AS_OF)
-    d = decisions(explain(facts, project.content, project.theme, applicant_id="t", source="t"))
+    d = decisions(explain(facts, project.rules, applicant_id="t", source="t"))
     assert [d[("layout", i)].selected for i in ("recovery", "wide", "standard")] == [False, True, False]
     assert d[("layout", "standard")].holds is True
     assert "an earlier layout, wide, was chosen" in reason(d[("layout", "standard")])
@@ -121,22 +121,23 @@ def test_header_says_why_the_band_and_the_tier(strategy):
     assert pending["programs"] == "no number yet (band pending)"
 
 
-def test_agrees_with_select_for_the_whole_sample_cohort():
+def test_every_rule_is_shown_with_the_file_and_line_it_is_written_on():
     options = BuildOptions(profiles=ROOT / "profiles", content=ROOT / "content", theme=ROOT / "themes" / "default",
                            as_of=AS_OF)
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
     assert profiles and not problems
-    for profile in profiles:
-        facts = derive(profile, inputs.strategy, AS_OF)
-        chosen = select(facts, inputs.content, inputs.theme)
-        expl = explain(facts, inputs.content, inputs.theme, applicant_id=profile.id, source=profile.source)
-        assert expl.selected("section") == [i.id for i in chosen.sections], profile.id
-        assert expl.selected("example") == [i.id for i in chosen.examples], profile.id
-        assert expl.selected("faq") == [i.id for i in chosen.faq], profile.id
-        assert expl.selected("layout") == [chosen.layout.id], profile.id
-        text = format_text(expl)
-        assert all(f"  {item.id} " in text for item in inputs.content.items())
+    expl = explain(derive(profiles[0], inputs.strategy, AS_OF), inputs.rules, applicant_id=profiles[0].id,
+                   source=profiles[0].source)
+    assert len(expl.decisions) == len(inputs.content.items()) + len(inputs.theme.layouts)
+    text = format_text(expl)
+    for d in expl.decisions:
+        assert f"  {d.id} " in text and f"[{d.where}]" in text
+        written = Path(d.source).read_text().splitlines()[d.line - 1]
+        if d.kind == "example" and "when:" not in written:  # no rule of its own: the band line decides
+            assert written.startswith(f"band: {d.band}"), d
+        else:
+            assert d.rule.splitlines()[0].strip() in written, (d, written)
 
 
 def test_cli_explains_one_applicant(tmp_path, capsys):

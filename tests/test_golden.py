@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 import pytest
 
@@ -21,7 +22,21 @@ def test_golden_pages(tmp_path):
 
 
 def test_profile_text_is_inert(tmp_path):
-    page = build_mini(tmp_path / "output")["guide-chen-wu.html"]
-    assert "<Wu>" not in page and "&lt;Wu&gt;" in page
-    assert 'href="https://evil.example"' not in page
-    assert "{{ 7*7 }}" in page and "49" not in page.split("{{ 7*7 }}")[0][-50:]
+    """Chen's name is `Chen <Wu> [x](https://evil.example) {{ 7*7 }}`: markup, Markdown and a template in text.
+
+    Every page of the whole output shows it only as escaped text: never a tag, a link or an evaluated template.
+    """
+    out = tmp_path / "output"
+    build_mini(out)
+    escaped = "Chen &lt;Wu&gt; [x](https://evil.example) {{ 7*7 }}"
+    pages = sorted(p for p in out.rglob("*.html") if p.is_file())
+    shown = 0
+    for page in pages:
+        text = page.read_text()
+        assert "<Wu" not in text and "evil.example\"" not in text and "evil.example'" not in text, page
+        assert not re.search(r"<a [^>]*evil", text), page
+        assert "{{ 7*7 }}" not in text.replace(escaped, ""), page  # only ever inside the name, as text
+        assert "Chen &lt;Wu&gt; [x](https://evil.example) 49" not in text, page
+        assert text.count("Chen ") == text.count(escaped), page  # every mention is the whole, escaped name
+        shown += text.count(escaped)
+    assert shown >= 2  # at least the guide's heading and its title

@@ -20,6 +20,7 @@ from generator.decide import facts as facts_mod
 from generator.load.content import load_content, load_theme
 from generator.errors import InputError, MatchguideError
 from generator.decide.rules import parse_rule
+from generator.decide.selection import compile_rules
 from generator.load.strategy import load_strategy
 from tests.conftest import make_profile
 from tests.payloads import MINI, ROOT, Project, profile_yaml, quoted
@@ -195,7 +196,7 @@ LOCATED = {
     "fm-yaml-syntax": ({S: section().replace("title: Probe", "title: [Probe")}, f"{S}:4: ", "invalid YAML"),
     "fm-not-utf8": ({S: section(body="ok\n\xff\n").encode("latin-1")}, f"{S}:8: ", "not valid UTF-8"),
     "fm-duplicate-id": ({S: section().replace("id: probe", "id: standing")}, f"{S}:2: id: ", "already used by"),
-    "fm-missing-field": ({S: section().replace("title: Probe\n", "")}, f"{S}:1: title: ", "is required"),
+    "fm-missing-field": ({S: section().replace("title: Probe\n", "")}, f"{S}:2: title: ", "required field is missing"),
     "body-syntax": ({S: section(body="one\ntwo\n{% if %}\n")}, f"{S}:9: body: ", "template syntax error"),
     "body-unclosed-block": ({S: section(body="one\n{% for b in bands %}\nthree\n")}, f"{S}:", "template syntax error"),
     "body-undefined": ({S: section(body="one\ntwo\n{{ nosuch }}\n")}, f"{S}:9: body: ", "unknown name 'nosuch'"),
@@ -214,8 +215,8 @@ LOCATED = {
                       "themes/default/sections/default.html:3: ", "has no attribute 'nosuch'"),
     "theme-layout-missing": ({"themes/default/layouts/guide.html": None}, "themes/default/theme.yaml:5: layouts[1].template: ",
                              "'layouts/guide.html' not found"),
-    "theme-bad-layout-rule": ({"themes/default/theme.yaml": "layouts:\n  - {id: standard, template: layouts/guide.html,"
-                               " when: \"band.nope\"}\n"}, "themes/default/theme.yaml:2: when: ", "unknown fact 'band.nope'"),
+    "theme-bad-layout-rule": ({"themes/default/theme.yaml": THEME_YAML.replace('when: "true"', 'when: "band.nope"')},
+                              "themes/default/theme.yaml:5: when: ", "unknown fact 'band.nope'"),
     "theme-layout-not-text": ({"themes/default/theme.yaml": "layouts:\n  - {id: a, template: 5, when: \"true\"}\n"},
                               "themes/default/theme.yaml:2: layouts[0]: ", "id and template as text"),
     "theme-assets-outside": ({"themes/default/theme.yaml": THEME_YAML.replace("assets: assets", "assets: ../..")},
@@ -252,6 +253,7 @@ def test_a_body_error_is_reported_with_the_guide_it_broke(project: Project) -> N
 
 _STRATEGY = load_strategy(MINI / "content" / "data" / "strategy.yaml")
 _FACTS = facts_mod.derive(make_profile(), _STRATEGY, dt.date(2026, 11, 25))
+_THEME = load_theme(ROOT / "themes" / "default", source_prefix="themes/default")
 
 
 @pytest.fixture(scope="module")
@@ -293,8 +295,11 @@ def test_content_files_load_or_fail_located(scratch: Path, data: bytes) -> None:
     folder = scratch / "content"
     (folder / "sections").mkdir(parents=True, exist_ok=True)
     (folder / "sections" / "fuzz.md").write_bytes(data)
-    content, found = load_content(folder, schema=facts_mod.schema(_STRATEGY), band_ids=["top", "pending"])
+    content, found = load_content(folder, band_ids=["top", "pending"])
+    rules, more = compile_rules(content, _THEME, facts_mod.schema(_STRATEGY))
+    found += more
     assert content.sections or found
+    assert len(rules.candidates) + len(more) == len(content.items()) + len(_THEME.layouts)
     assert all(p.source.startswith("content/sections") for p in found)
 
 
@@ -315,7 +320,9 @@ def test_theme_files_load_or_fail_located(scratch: Path, text: str) -> None:
         shutil.copytree(ROOT / "themes" / "default", theme)
     (theme / "theme.yaml").write_text(text, "utf-8")
     try:
-        load_theme(theme, schema=facts_mod.schema(_STRATEGY), source_prefix="themes/fuzz")
+        loaded = load_theme(theme, source_prefix="themes/fuzz")
+        found = compile_rules(load_content(scratch, band_ids=[])[0], loaded, facts_mod.schema(_STRATEGY))[1]
+        assert all(p.source == "themes/fuzz/theme.yaml" for p in found)
     except InputError as exc:
         assert all(p.source.startswith("themes/fuzz/theme.yaml") for p in exc.problems)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from generator.deliver.addresses import ALLOW_EXAMPLE_ENV
 from generator.errors import BuildError
 from generator.deliver.sending import EmailOptions, run_email
 from tests.payloads import (BAD_EMAILS, BAD_IDS, EVIL, INERT, PROBE, REJECTED, ROOT, Page, Payload, Project,
@@ -63,7 +64,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, dict]:
     result = site.build(pdf=True, jobs=2)
     assert result.ok, result.problems
     outcome = run_email(EmailOptions(out_dir=site.out, theme_dir=site.theme, ledger_path=site.root / ".matchguide" /
-                                     "ledger.jsonl"), env={})
+                                     "ledger.jsonl"), env={ALLOW_EXAMPLE_ENV: "1"})
     assert outcome.ok and len(outcome.written) == len(INERT) + 1, outcome.summary()
     return site, {e["id"]: e for e in result.entries}
 
@@ -152,7 +153,7 @@ def test_a_header_the_email_library_would_invent_is_refused(printed) -> None:
     entry["name"] = f"=?utf-8?q?=0D=0ABcc:_all@{EVIL}?="
     (site.out / "manifest.json").write_text(json.dumps(manifest))
     outcome = run_email(EmailOptions(out_dir=site.out, theme_dir=site.theme, ledger_path=site.root / ".matchguide" /
-                                     "ledger.jsonl", only=["payload-plain", "payload-script-tag"]), env={})
+                                     "ledger.jsonl", only=["payload-plain", "payload-script-tag"]), env={ALLOW_EXAMPLE_ENV: "1"})
     assert outcome.written == ["payload-script-tag"]
     (problem,) = outcome.problems
     assert str(problem) == "outbox/payload-plain.eml: email: the message to payload-plain would carry headers it " \

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 import subprocess
@@ -211,3 +212,25 @@ def test_cli_import_warns_about_extra_columns_and_reads_semicolons(tmp_path):
                              "the columns read are: id, name, email, graduation_year,") == 1
     assert "row 2: wrote profiles/ana.yaml" in done.stdout
     assert 'country: Brazil' in (tmp_path / "profiles" / "ana.yaml").read_text()
+
+
+def test_cli_imports_an_excel_workbook_with_typed_cells(tmp_path):
+    import openpyxl
+
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ID", "Name", "Email", "Graduation Year", "step1_result", "step1_attempts", "step2_result",
+                  "step2_exam_date", "usce_months", "in_medical_school", "called on"])
+    sheet.append(["ana-lima", "Ana Lima", "ana@example.org", 2021, "Pass", 1, "pending", dt.datetime(2027, 6, 15),
+                  4.5, False, "Monday"])
+    book.save(tmp_path / "cohort.xlsx")
+    done = cli("import", "cohort.xlsx", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "row 2: wrote profiles/ana-lima.yaml" in done.stdout
+    assert "warning: cohort.xlsx:row 1: called on: column is not imported" in done.stderr
+    profile = load(tmp_path / "profiles" / "ana-lima.yaml")
+    assert (profile.graduation_year, profile.step2_ck.exam_date, profile.usce_months, profile.in_medical_school) == (
+        2021, dt.date(2027, 6, 15), 4.5, False)
+    again = cli("import", "cohort.xlsx", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert again.returncode == 0 and "1 unchanged" in again.stdout

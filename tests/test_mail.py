@@ -20,6 +20,7 @@ import pytest
 
 from generator.console import ConsoleProgress
 from generator.errors import DeliveryError, InputError
+from generator.deliver.addresses import ALLOW_EXAMPLE_ENV
 from generator.deliver.message import guide_link
 from generator.deliver.sending import EmailOptions, load_recipients, run_email
 from generator.deliver.smtp import smtp_config
@@ -144,7 +145,7 @@ def server():
 def smtp_env(port: int, **extra: str) -> dict[str, str]:
     env = {"MATCHGUIDE_SMTP_HOST": "127.0.0.1", "MATCHGUIDE_SMTP_PORT": str(port), "MATCHGUIDE_SMTP_SECURITY": "none",
            "MATCHGUIDE_SMTP_FROM": "Dr. Lee <lee@example.org>", "MATCHGUIDE_SITE_URL": SITE_URL,
-           "MATCHGUIDE_SMTP_TIMEOUT": "5"}
+           "MATCHGUIDE_SMTP_TIMEOUT": "5", ALLOW_EXAMPLE_ENV: "1"}  # the test cohort's addresses are at example.org
     return {**env, **extra}
 
 
@@ -318,9 +319,11 @@ def test_limit_and_only_choose_what_goes_out(project, server):
 
 def test_rate_spaces_the_messages(project, server):
     box, port = server
-    started = time.monotonic()
-    result = run_email(project.options(send=True, limit=3, rate_per_minute=600), env=smtp_env(port))
-    assert len(result.sent) == 3 and time.monotonic() - started >= 0.2  # two gaps of 60/600 s
+    result = run_email(project.options(send=True, limit=3, rate_per_minute=300), env=smtp_env(port))
+    assert len(result.sent) == 3 and len(box.arrivals) == 3
+    gaps = [later - earlier for earlier, later in zip(box.arrivals, box.arrivals[1:])]
+    # 300 a minute is one every 0.2 s, as the server receives them: no burst, and no needless wait
+    assert all(0.15 <= gap < 2.0 for gap in gaps), gaps  # (a send's own time varies a little)
 
 
 def test_names_cannot_inject_headers(tmp_path, pdf_bytes, server):
@@ -342,12 +345,13 @@ def test_names_cannot_inject_headers(tmp_path, pdf_bytes, server):
     assert names == {"Eve Bcc: attacker@evil.example Subject: pwned", 'Mallory "M" <mallory@evil.example>, x; y'}
 
 
-def test_without_a_site_url_the_message_says_the_link_follows(project):
-    result = run_email(project.options(only=["chen-wei"]), env={})
+def test_without_a_site_url_the_message_promises_no_link(project):
+    result = run_email(project.options(only=["chen-wei"]), env={ALLOW_EXAMPLE_ENV: "1"})
     assert result.written == ["chen-wei"]
     eml = message_from_bytes((project.out / "outbox" / "chen-wei.eml").read_bytes(), policy=policy.default)
     text = eml.get_body(("plain",)).get_content()
-    assert "link to the online version will follow in a separate message" in text
+    assert "Everything is in the attached PDF" in text
+    assert "follow" not in text and "link" not in text.lower() and "separate message" not in text
     assert "http" not in text and "href" not in eml.get_body(("html",)).get_content()
 
 
@@ -461,7 +465,7 @@ def test_addresses_come_from_the_profiles_and_gaps_are_reported(tmp_path, pdf_by
     assert {Path(n.split(":")[0]).name for n in notes} == {"broken.yaml", "bilal-khan.yaml"}
     assert any("bilal-khan.yaml" in n and "email" in n for n in notes)
     shown = Shown()
-    result = run_email(project.options(), env={}, reporter=shown)
+    result = run_email(project.options(), env={ALLOW_EXAMPLE_ENV: "1"}, reporter=shown)
     assert result.written == ["aisha-rahman", "chen-wei"]
     assert [str(p) for p in result.problems] == ["profiles/bilal-khan.yaml: email: no email address"]
     assert any("zed: no guide in the manifest" in line for line in shown.lines)
@@ -477,7 +481,7 @@ def test_the_ledger_survives_a_torn_last_line_and_must_live_outside_output(proje
     records = [json.loads(line) for line in project.ledger.read_text().splitlines()[1:]]
     assert [r["state"] for r in records] == ["sending", "sent"]
     with pytest.raises(InputError, match="outside the output folder"):
-        run_email(project.options(ledger_path=project.out / "ledger.jsonl"), env={})
+        run_email(project.options(ledger_path=project.out / "ledger.jsonl"), env={ALLOW_EXAMPLE_ENV: "1"})
 
 
 def test_a_template_error_names_the_file_and_line(project, tmp_path):
@@ -487,7 +491,7 @@ def test_a_template_error_names_the_file_and_line(project, tmp_path):
         (theme / "email" / name).write_text((THEME / "email" / name).read_text())
     (theme / "email" / "body.txt").write_text("Dear {{ name }},\n\n{{ nickname }}\n")
     with pytest.raises(InputError) as err:
-        run_email(project.options(theme_dir=theme), env={})
+        run_email(project.options(theme_dir=theme), env={ALLOW_EXAMPLE_ENV: "1"})
     assert str(err.value).startswith(f"{theme / 'email' / 'body.txt'}:3: ") and "nickname" in str(err.value)
 
 
@@ -495,7 +499,7 @@ def test_the_email_command_in_a_pipe_shows_one_plain_line_per_applicant(project)
     shutil.copytree(ROOT / "content" / "data", project.root / "content" / "data")  # the strategy the profiles need
     env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHGUIDE_")}
     proc = subprocess.run([sys.executable, "-m", "generator", "email", "--theme", str(THEME)], cwd=project.root,
-                          env={**env, "FORCE_COLOR": "1"}, capture_output=True, text=True)
+                          env={**env, "FORCE_COLOR": "1", ALLOW_EXAMPLE_ENV: "1"}, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "\x1b" not in proc.stdout + proc.stderr
     lines = proc.stderr.splitlines()

@@ -7,9 +7,11 @@ import io
 import logging
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -131,11 +133,26 @@ def test_identical_input_gives_identical_bytes(site):
 
 def test_data_urls_and_files_inside_the_assets_are_allowed(site):
     (site["assets"] / "dot.svg").write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>')
+        '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="20"><rect width="10" height="10"/>'
+        '<text x="12" y="14" font-size="10">SVGMARK</text></svg>')
+    (site["assets"] / "block.png").write_bytes(png(2, 3))
     pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
              "YPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
-    extra = f'<img src="../../assets/dot.svg" alt="dot"><img src="{pixel}" alt="pixel">'
-    assert render(site, guide_html(extra)).exists()
+    extra = (f'<img src="../../assets/dot.svg" alt="dot"><img src="../../assets/block.png" alt="block">'
+             f'<img src="{pixel}" alt="pixel">')
+    path = render(site, guide_html(extra))
+    sizes = {image.image.size for page in PdfReader(path).pages for image in page.images}
+    assert {(1, 1), (2, 3)} <= sizes  # the data URL's pixel and the asset file, as image XObjects
+    assert "SVGMARK" in pdf_text(path)  # the SVG asset is drawn (as vectors and text, not as an image)
+
+
+def png(width: int, height: int) -> bytes:
+    """A small black PNG of this size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\0" + b"\0\0\0" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.errors import InputError, Problem
-from generator.load.profiles import Profile, load_profile, load_profiles
+from generator.load.profiles import Profile, Step1, Step2, load_profile, load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 11, 25)
@@ -299,7 +300,16 @@ def test_consistency_rules(tmp_path: Path, step1: str, step2: str | None, expect
     ],
 )  # fmt: skip
 def test_consistent_profiles_load(tmp_path: Path, step1: str, step2: str | None) -> None:
-    load_text(tmp_path, step_text(step1, step2))
+    profile = load_text(tmp_path, step_text(step1, step2))
+    assert (profile.id, profile.name, profile.graduation_year, profile.cycle) == ("aisha-rahman", "A", 2020, 2027)
+    one = yaml.safe_load(step1)
+    assert profile.step1 == Step1(one["result"], one["attempts"], one.get("score"))
+    if step2 is None:
+        assert profile.step2_ck is None
+        return
+    two = yaml.safe_load(step2)
+    attempts = two.get("attempts", 0 if two["result"] == "pending" else 1)  # the attempt that gave the result
+    assert profile.step2_ck == Step2(two["result"], two.get("score"), attempts, two.get("exam_date"), (), None)
 
 
 def test_passing_standard_is_asked_for_the_exam_date_else_the_build_date(tmp_path: Path) -> None:

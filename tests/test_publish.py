@@ -462,13 +462,16 @@ class Roster(HTMLParser):
         self.errors: list[str] = []
         self._cell: dict | None = None
         self._in_errors = False
+        self._applicant = False
         self._item: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
         if tag == "tr":
-            self.rows.append([])
-        elif tag == "td":
+            self._applicant = (values.get("id") or "").startswith("a-")  # the applicant table, not the figures
+            if self._applicant:
+                self.rows.append([])
+        elif tag == "td" and self._applicant:
             self._cell = {"text": "", "links": []}
             self.rows[-1].append(self._cell)
         elif tag == "a" and self._cell is not None:

@@ -9,13 +9,14 @@ warned about), and applicants who get no worked example of their band.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from generator.decide import facts as facts_mod
-from generator.project import Inputs, display
-from generator.load.content import ALWAYS, Content, Theme
+from generator.decide.selection import KINDS, Rulebook, matches_record, select
 from generator.errors import Problem
-from generator.authoring.explain import KINDS, explain
+from generator.load.content import ALWAYS, Content
+from generator.load.profiles import Profile
+from generator.project import Inputs
 
 MAX_COLUMNS = 40  # wider cohorts are shown as counts per band
 
@@ -50,41 +51,31 @@ class Coverage:
     warnings: tuple[Problem, ...]
 
 
-def coverage(cohort: Sequence[tuple[Any, dict]], content: Content, theme: Theme, *, theme_source: str,
-             band_order: Sequence[str] = (), cohort_source: str = "profiles") -> Coverage:
-    """The matrix and warnings for (profile, facts) pairs (pure)."""
-    explanations = [explain(facts, content, theme, applicant_id=profile.id, source=profile.source)
-                    for profile, facts in cohort]
-    decided = [{(d.kind, d.id): d for d in e.decisions} for e in explanations]
+def coverage(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook, *, band_order: Sequence[str] = (),
+             cohort_source: str = "profiles") -> Coverage:
+    """The matrix and warnings for (profile, facts) pairs: `select`'s decisions laid side by side (pure)."""
+    decided = [{(d.kind, d.id): d for d in select(facts, rules).decisions} for _, facts in cohort]
     rows = []
-    for kind, ident, rule, band, source, field in _shape(content, theme, theme_source):
-        decisions = [by_key[(kind, ident)] for by_key in decided]
-        rows.append(Row(kind, ident, source, field, rule, band, tuple(d.selected for d in decisions),
+    for c in rules.candidates:
+        decisions = [by_key[(c.kind, c.id)] for by_key in decided]
+        rows.append(Row(c.kind, c.id, c.source, c.field, c.rule.text, c.band, tuple(d.selected for d in decisions),
                         tuple(bool(d.holds) for d in decisions)))
-    bands = tuple(e.facts["band"]["id"] for e in explanations)
+    bands = tuple(facts["band"]["id"] for _, facts in cohort)
     order = tuple(band_order) or tuple(sorted(set(bands)))
     profiles = [profile for profile, _ in cohort]
-    warnings = _warnings(rows, profiles, bands, content, cohort_source)
+    warnings = _warnings(rows, profiles, bands, rules.content, cohort_source)
+    warnings += _record_warnings(cohort, rules)
     return Coverage(tuple(p.id for p in profiles), bands, order, tuple(rows), tuple(warnings))
 
 
-def _shape(content: Content, theme: Theme, theme_source: str) -> list[tuple[str, str, str, str | None, str, str]]:
-    """(kind, id, rule, band, source, field) of every row, in guide order."""
-    shape = [(i.kind, i.id, i.rule.text, i.band, i.source, "band" if i.kind == "example" else "when")
-             for i in (*content.sections, *content.examples, *content.faq)]
-    return shape + [("layout", layout.id, layout.rule.text, None, theme_source, f"layouts[{index}].when")
-                    for index, layout in enumerate(theme.layouts)]
-
-
-def cohort_coverage(inputs: Inputs, profiles: Sequence[Any], cohort_source: str = "profiles") -> Coverage:
+def cohort_coverage(inputs: Inputs, profiles: Sequence[Profile], cohort_source: str = "profiles") -> Coverage:
     """Derive every applicant's facts and compute the coverage of the loaded content and theme."""
     cohort = [(p, facts_mod.derive(p, inputs.strategy, inputs.as_of)) for p in profiles]
     band_order = [b.id for b in inputs.strategy.bands] + [inputs.strategy.pending_band.id]
-    return coverage(cohort, inputs.content, inputs.theme, theme_source=f"{display(inputs.theme.root)}/theme.yaml",
-                    band_order=band_order, cohort_source=cohort_source)
+    return coverage(cohort, inputs.rules, band_order=band_order, cohort_source=cohort_source)
 
 
-def _warnings(rows: list[Row], profiles: list[Any], bands: tuple[str, ...], content: Content,
+def _warnings(rows: list[Row], profiles: list[Profile], bands: tuple[str, ...], content: Content,
               cohort_source: str) -> list[Problem]:
     n = len(profiles)
     if n == 0:
@@ -108,6 +99,23 @@ def _warnings(rows: list[Row], profiles: list[Any], bands: tuple[str, ...], cont
         why = ("no example is written for that band" if not written
                else f"the rules of all {written} example(s) for that band are false for this applicant")
         warnings.append(Problem(profile.source, None, None, f"gets no worked example of its band '{band}': {why}"))
+    return warnings
+
+
+def _record_warnings(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook) -> list[Problem]:
+    """Applicants whose worked examples all tell a different story on exam failures than their own record."""
+    by_id = {item.id: item for item in rules.content.examples}
+    warnings = []
+    for profile, facts in cohort:
+        got = [by_id[i] for i in select(facts, rules).selected("example") if i in by_id]
+        if got and not any(matches_record(item.record, facts) for item in got):
+            failures = facts["failures_total"]
+            own = f"{failures} failed attempt(s)" if failures else "no failed attempt"
+            names = ", ".join(item.id for item in got)
+            only = "its only example does not" if len(got) == 1 else "none of its examples does"
+            warnings.append(Problem(profile.source, None, None,
+                                    f"{only} match its record ({own}): {names}; write an example of band "
+                                    f"'{facts['band']['id']}' with a record like this applicant's"))
     return warnings
 
 

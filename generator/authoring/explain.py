@@ -1,8 +1,8 @@
 """`matchguide explain`: why one applicant's guide contains what it contains.
 
-Every section, example, FAQ entry and layout is listed, selected or not, with
-its rule, the rule's result and the fact values that decided it. The decisions
-are made exactly as select.py makes them; a test holds the two together.
+Every section, example, FAQ entry and layout is listed, selected or not, with its rule (text, file and
+line), the rule's result and the fact values that decided it. Nothing is decided here: this module
+formats the `Decisions` that `decide.selection.select` returns.
 """
 
 from __future__ import annotations
@@ -13,34 +13,9 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from generator.decide import facts as facts_mod
-from generator.project import BuildOptions, display, load_cohort, load_inputs
-from generator.load.content import ALWAYS, Content, Theme
+from generator.decide.selection import KINDS, Decision, Rulebook, select
 from generator.errors import InputError, Problem
-from generator.decide.rules import Rule, RuleError
-
-KINDS = ("section", "example", "faq", "layout")
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One item or layout: whether it was selected, and why."""
-
-    kind: str
-    id: str
-    selected: bool
-    rule: str
-    holds: bool | None  # None when the rule could not be evaluated (see `error`)
-    values: dict[str, Any]
-    band: str | None = None  # examples: the band the example is written for
-    band_matches: bool | None = None
-    applicant_band: str | None = None
-    note: str | None = None  # layouts: why a layout whose rule holds was not chosen
-    error: str | None = None
-
-    @property
-    def always(self) -> bool:
-        """The rule is literally `true`."""
-        return self.rule.strip() == ALWAYS
+from generator.project import BuildOptions, display, load_cohort, load_inputs
 
 
 @dataclass(frozen=True)
@@ -53,7 +28,7 @@ class Explanation:
     as_of: date
     cycle: int
     key_facts: list[tuple[str, str]]
-    decisions: list[Decision]
+    decisions: tuple[Decision, ...]
     facts: dict = field(repr=False)
 
     def of_kind(self, kind: str) -> list[Decision]:
@@ -65,42 +40,11 @@ class Explanation:
         return [d.id for d in self.of_kind(kind) if d.selected]
 
 
-def explain(facts: dict, content: Content, theme: Theme, *, applicant_id: str, source: str) -> Explanation:
-    """The decisions select() makes for these facts, each with the values that made it (pure)."""
-    decisions: list[Decision] = []
-    for kind, items in (("section", content.sections), ("example", content.examples), ("faq", content.faq)):
-        for item in items:
-            holds, error = _evaluate(item.rule, facts)
-            if kind == "example":
-                matches = item.band == facts["band"]["id"]
-                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=matches and bool(holds),
-                                     band=item.band, band_matches=matches, applicant_band=facts["band"]["id"])
-            else:
-                decision = _decision(kind, item.id, item.rule, facts, holds, error, selected=bool(holds))
-            decisions.append(decision)
-    chosen = None
-    for layout in theme.layouts:
-        holds, error = _evaluate(layout.rule, facts)
-        first = bool(holds) and chosen is None
-        note = f"an earlier layout, {chosen}, was chosen" if holds and not first else None
-        chosen = layout.id if first else chosen
-        decisions.append(_decision("layout", layout.id, layout.rule, facts, holds, error, selected=first, note=note))
-    if chosen is None:  # select() falls back to the last layout
-        decisions[-1] = replace(decisions[-1], selected=True, note="no layout rule holds; the last one is used")
+def explain(facts: dict, rules: Rulebook, *, applicant_id: str, source: str) -> Explanation:
+    """The decisions `select` makes for these facts, with the header of key facts (pure)."""
+    decided = select(facts, rules)
     return Explanation(applicant_id, facts["name"], source, facts["dates"]["as_of"], facts["cycle"], key_facts(facts),
-                       decisions, facts)
-
-
-def _evaluate(rule: Rule, facts: dict) -> tuple[bool | None, str | None]:
-    try:
-        return rule.evaluate(facts), None
-    except RuleError as exc:
-        return None, str(exc)
-
-
-def _decision(kind: str, ident: str, rule: Rule, facts: dict, holds: bool | None, error: str | None, *,
-              selected: bool, **extra: Any) -> Decision:
-    return Decision(kind, ident, selected, rule.text, holds, rule.values(facts), error=error, **extra)
+                       decided.decisions, facts)
 
 
 def key_facts(facts: dict) -> list[tuple[str, str]]:
@@ -110,13 +54,17 @@ def key_facts(facts: dict) -> list[tuple[str, str]]:
     exam += [f"exam {show(step2['exam_date'])}"] if step2["exam_date"] else []
     exam += [f"{step2['practice_count']} practice exam(s)"] if step2["practice_count"] else []
     exam += [f"qbank {show(step2['qbank_percent'])}%"] if step2["qbank_percent"] is not None else []
-    when = [f"ERAS {show(dates['eras'])}", f"Match Day {show(dates['match_day'])}"]
+    season = facts["season"]
+    expected = ", expected dates" if season["expected"] else ""
+    when = [f"{season['name']} season{expected}: submit from {show(dates['eras'])}, "
+            f"programs read from {show(dates['programs_read_from'])}, Match Day {show(dates['match_day'])}"]
     if dates["score_release"]:
         margin = dates["release_margin_days"]
-        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to ERAS)")
+        when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to submit-from)")
     if plan["available"]:
-        compressed = " (compressed)" if plan["compressed"] else ""
-        study = f"{plan['weeks']} weeks to the exam{compressed}, from {show(plan['start'])}"
+        kind = "shortened plan (under 12 weeks left)" if plan["compressed"] else "12-week plan"
+        study = (f"{kind} starts {show(plan['start'])}; the exam is {plan['weeks']} weeks after "
+                 f"the build date {show(dates['as_of'])}")
     else:
         study = "none (no future exam date for a pending Step 2 CK)"
     person = (f"gap {facts['gap']} years (YOG {facts['graduation_year']}, cycle {facts['cycle']}), "
@@ -209,7 +157,7 @@ def format_text(explanation: Explanation) -> str:
             continue
         id_width = max(len(d.id) for d in decisions)
         for d in decisions:
-            out.append(f"  {d.id:<{id_width}}  {'✓' if d.selected else '·'}  {reason(d)}")
+            out.append(f"  {d.id:<{id_width}}  {'✓' if d.selected else '·'}  {reason(d)}  [{d.where}]")
     return "\n".join(out) + "\n"
 
 
@@ -222,8 +170,9 @@ def explain_applicant(options: BuildOptions, applicant_id: str) -> tuple[Explana
     profiles, problems = load_cohort(replace(options, only=[applicant_id], shard=None), inputs)
     found = next((p for p in profiles if p.id == applicant_id), None)
     if found is None:
-        own = [p for p in problems if PurePosixPath(p.source).stem == applicant_id]
+        own = [p for p in problems if PurePosixPath(p.source).stem == applicant_id
+               or p.message.startswith(f"no profile has the id '{applicant_id}'")]
         raise InputError(own or problems or Problem(display(options.profiles), None, None,
                                                     f"no profile has the id '{applicant_id}'"))
     facts = facts_mod.derive(found, inputs.strategy, inputs.as_of)
-    return explain(facts, inputs.content, inputs.theme, applicant_id=found.id, source=found.source), problems
+    return explain(facts, inputs.rules, applicant_id=found.id, source=found.source), problems

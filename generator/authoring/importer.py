@@ -1,4 +1,4 @@
-"""`matchguide import`: an advisor's spreadsheet (CSV, one row per applicant) -> profiles/<id>.yaml.
+"""`matchguide import`: an advisor's spreadsheet (.xlsx or CSV, one row per applicant) -> profiles/<id>.yaml.
 
 Each row becomes profile YAML (generator.authoring.scaffold writes it) that is checked by
 the profile loader itself, so an imported profile obeys exactly the rules of a
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from generator.authoring.scaffold import PLACEHOLDERS_MARK, check_text, dump, st
 from generator.errors import InputError, Problem
 from generator.load import yamlstrict
 from generator.load.ids import ID_RE
+from generator.load.table import read_table
 from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
 
 # A loader problem's field -> the column it came from.
@@ -38,7 +38,6 @@ _COLUMN_OF = {".".join(path): column for path, column in COLUMN_OF.items()} | {
 _PRACTICE_FIELD = re.compile(r"step2_ck\.practice\[(\d+)\](?:\.(\w+))?")
 _YAML_HINTS = ("; remove the quotes", "; quote it if it is meant as text")
 _IMPORTED = "Imported by `matchguide import`"
-MAX_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,7 +123,7 @@ def import_csv(
 ) -> ImportResult:
     """Write or update `<directory>/<id>.yaml` for every valid row; raise InputError when the file is unusable."""
     source = source or str(csv_path)
-    header, rows, decimal_comma, warnings = read_rows(csv_path, source)
+    header, rows, decimal_comma, warnings, unreadable = read_rows(csv_path, source)
     result = ImportResult(warnings=warnings)
     checks = {"default_cycle": default_cycle, "passing_standard": passing_standard, "as_of": as_of}
     seen: dict[str, int] = {}
@@ -132,6 +131,7 @@ def import_csv(
         result.rows += 1
         where = f"{source}:row {number}"
         data, problems = row_profile(header, cells, where, decimal_comma=decimal_comma)
+        problems += [p for p in unreadable if p.source == where]
         applicant_id = data.get("id")
         first = seen.setdefault(applicant_id, number) if isinstance(applicant_id, str) else number
         if first != number:
@@ -307,41 +307,29 @@ def import_file(csv_path: Path, directory: Path, *, content: Path = Path("conten
                       passing_standard=strategy.standard_on, as_of=as_of, overwrite=overwrite, source=str(csv_path))
 
 
-def read_rows(csv_path: Path, source: str) -> tuple[list[str | None], list[tuple[int, list[str]]], bool, list[Problem]]:
-    """The checked header, every non-blank row with its number (the header is row 1), whether numbers may use a
-    decimal comma (a `;`-separated file), and warnings about the header."""
-    try:
-        raw = Path(csv_path).read_bytes()
-    except OSError as exc:
-        raise InputError(Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")) from None
-    if len(raw) > MAX_BYTES:
-        raise InputError(Problem(source, None, None, f"file is larger than {MAX_BYTES} bytes"))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        message = f"not UTF-8 text (byte {exc.start}); save it as 'CSV UTF-8'"
-        raise InputError(Problem(source, None, None, message)) from None
-    delimiter = _delimiter(text)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error as exc:
-        raise InputError(Problem(source, None, None, f"not a readable CSV file: {exc}")) from None
-    if not records or not any(cell.strip() for cell in records[0]):
-        message = "no header row; expected columns such as id, name, email, graduation_year, step1_result"
-        raise InputError(Problem(source, 1, None, message))
-    header = read_header(records[0], f"{source}:row 1")
+def read_rows(path: Path, source: str) -> tuple[list[str | None], list[tuple[int, list[str]]], bool, list[Problem],
+                                               list[Problem]]:
+    """The checked header, every non-blank row with its number as the spreadsheet shows it, whether numbers may
+    use a decimal comma (a `;`-separated CSV), warnings about the header, and cells that could not be read.
+
+    The file is read by generator.load.table: a .csv (`,`, `;` or tab between cells) or an .xlsx workbook.
+    """
+    table = read_table(Path(path), source)
+    header = read_header(table.header, f"{source}:row {table.header_row}")
     if header.problems:
         raise InputError(header.problems)
-    rows = [(number, cells) for number, cells in enumerate(records[1:], start=2) if any(c.strip() for c in cells)]
-    return header.columns, rows, delimiter == ";", header.warnings
+    unreadable = [Problem(f"{source}:row {row}", None, header.columns[column] if column < len(header.columns) else None,
+                          message) for row, column, message in table.cell_problems if row != table.header_row]
+    return header.columns, table.rows, _semicolons(Path(path)), header.warnings, unreadable
 
 
-def _delimiter(text: str) -> str:
-    """`,`, or `;` when the header row has more `;`-separated cells (Excel's CSV in many European locales)."""
-    first = text.split("\n", 1)[0]
-    by_comma = len(next(csv.reader([first]), []))
-    by_semicolon = len(next(csv.reader([first], delimiter=";"), []))
-    return ";" if by_semicolon > by_comma else ","
+def _semicolons(path: Path) -> bool:
+    """True for a CSV whose header row splits into more cells on `;` than on `,` (Excel in many European locales)."""
+    if path.suffix.lower() != ".csv":
+        return False
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = next((line for line in handle if line.strip() and not line.lstrip().startswith("#")), "")
+    return len(next(csv.reader([first], delimiter=";"), [])) > len(next(csv.reader([first]), []))
 
 
 def row_profile(header: list[str | None], cells: list[str], where: str, *,
@@ -350,8 +338,7 @@ def row_profile(header: list[str | None], cells: list[str], where: str, *,
 
     The mapping's `__columns__` holds the field paths whose column the sheet has, empty or not.
     """
-    if len(cells) > len(header):
-        return {}, [Problem(where, None, None, f"has {len(cells)} cells but the header has {len(header)} columns")]
+    header = header + [""] * (len(cells) - len(header))  # cells past the header's last column have no header
     data: dict[str, Any] = {}
     problems: list[Problem] = []
     for column, cell in zip(header, cells):

@@ -15,16 +15,19 @@ from generator.decide.rules import impossible_values
 from generator.errors import Problem
 from generator.project import Inputs
 from generator.render.glyphs import glyph_warnings
+from generator.decide.profile_dates import cohort_date_warnings
 
 
 def rule_warnings(inputs: Inputs) -> list[Problem]:
     """Every comparison, in content and theme rules, of a fact with a value it never holds (`visa == 'J1'`)."""
     domains = value_domains(inputs.strategy)
-    rules = [item.rule for item in inputs.content.items()] + [layout.rule for layout in inputs.theme.layouts]
+    rules = [candidate.rule for candidate in inputs.rules.candidates]
     return [warning for rule in rules for warning in impossible_values(rule, domains)]
 
 
 def check_warnings(inputs: Inputs, profiles: Sequence[Any], profiles_dir: Path) -> list[Problem]:
-    """The rule warnings, then one per placeholder value still in a profile, then one per character of a name
-    no installed font can print."""
-    return rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of) + glyph_warnings(profiles)
+    """The rule warnings, then one per placeholder value still in a profile, then the profile dates that cannot be
+    right on the build date (future practice exams, results dated in the future), then one per character of a
+    name no installed font can print."""
+    return (rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
+            + cohort_date_warnings(profiles, inputs.as_of) + glyph_warnings(profiles))

@@ -1,50 +1,17 @@
-"""What `matchguide new` wrote that nobody has corrected yet, and addresses that can never receive a guide.
+"""What `matchguide new` wrote that nobody has corrected yet: `check` warns about each, at the field's line.
 
-`check` warns about a profile still holding a placeholder (located at the field's
-line); `email` never sends to a placeholder or reserved example address.
+`email` refuses the same addresses (generator/deliver/addresses.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from generator.errors import Problem
 from generator.authoring.scaffold import PLACEHOLDERS_MARK, name_from_id
-
-# Top-level domains reserved by RFC 2606/6761: no address under them ever receives mail.
-PLACEHOLDER_TLDS = ("invalid", "test", "localhost", "example")
-# Second-level domains reserved for documentation: their mail goes nowhere (RFC 2606, RFC 7505 null MX).
-EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
-ALLOW_EXAMPLE_ENV = "MATCHGUIDE_ALLOW_EXAMPLE_ADDRESSES"
-
-
-def placeholder_address(address: str) -> str | None:
-    """Why this address is a placeholder that can never receive mail (`ID@example.invalid`), or None."""
-    domain = address.rpartition("@")[2].lower().rstrip(".")
-    tld = domain.rpartition(".")[2]
-    if tld in PLACEHOLDER_TLDS:
-        return f"{address} is a placeholder: addresses under .{tld} never receive mail"
-    return None
-
-
-def undeliverable(address: str, env: Mapping[str, str]) -> str | None:
-    """Why `email --send` must not use this address, or None.
-
-    Placeholders are refused always. The documentation domains (example.com/.org/.net) are refused
-    unless MATCHGUIDE_ALLOW_EXAMPLE_ADDRESSES=1, which is for trying matchguide with the sample
-    cohort against a test mail server.
-    """
-    reason = placeholder_address(address)
-    if reason:
-        return reason + "; write the applicant's real address in their profile"
-    domain = address.rpartition("@")[2].lower().rstrip(".")
-    if any(domain == d or domain.endswith("." + d) for d in EXAMPLE_DOMAINS) and env.get(ALLOW_EXAMPLE_ENV) != "1":
-        return (f"{address} is an example address ({domain} is reserved for documentation and receives no mail); "
-                f"write the applicant's real address, or set {ALLOW_EXAMPLE_ENV}=1 to send to a test server")
-    return None
-
+from generator.deliver.addresses import placeholder_address
 
 def placeholder_warnings(profiles: Iterable[Any], profiles_dir: Path, as_of: dt.date) -> list[Problem]:
     """One located warning per placeholder value still in a valid profile."""

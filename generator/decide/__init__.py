@@ -1,0 +1,1 @@
+"""Decide: facts, rules and selection (pure functions: data in, decision out)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from generator.decide import season as season_mod
 from generator.load.strategy import Strategy
 
 FLAGS = (
@@ -44,7 +45,8 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
     band = _band(strategy, basis, s2_result)
     programs = _programs(strategy, basis, band, s2_result == "fail", s1_failures + s2_failures, gap)
 
-    eras = strategy.eras_date(profile.cycle)
+    season = strategy.season_for(profile.cycle)
+    eras = season.submit_from
     release = exam + timedelta(days=strategy.score_release_days) if exam and not_taken else None
     by_practice = bool(not_taken and latest and latest.score < strategy.delay_practice_below)
     by_qbank = bool(not_taken and qbank is not None and qbank < strategy.delay_qbank_below)
@@ -59,6 +61,7 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
         "no_usce": not profile.usce_months,
         "needs_h1b": profile.visa == "h1b",
     }
+    ecfmg = season_mod.ecfmg_facts(profile, season, s2_result, as_of)
     return {
         "name": profile.name,
         "advisor": profile.advisor,
@@ -108,17 +111,31 @@ def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
             "by_practice": by_practice,
             "by_qbank": by_qbank,
         },
+        "season": season_mod.season_facts(season),
+        "signals": season_mod.signal_facts(strategy, season),
+        "fees": season_mod.fee_facts(season, programs),
+        "exam_timing": season_mod.exam_facts(strategy, season, exam if not_taken else None, as_of, not_taken or s2_result == "fail"),
+        "ecfmg": ecfmg,
+        "visa_chain": season_mod.visa_facts(profile, season, ecfmg, strategy),
         "dates": {
             "as_of": as_of,
             "eras": eras,
-            "match_day": strategy.match_day(profile.cycle),
+            "opens": season.opens,
+            "submit_from": season.submit_from,
+            "programs_read_from": season.programs_read_from,
+            "rank_list_deadline": season.rank_list_deadline,
+            "match_day": season.match_day,
             "exam": exam,
             "score_release": release,
             "release_margin_days": (eras - release).days if release else None,
             "days_to_exam": (exam - as_of).days if exam else None,
             "last_exam_for_eras": eras - timedelta(days=strategy.score_release_days),
+            "last_exam_for_reading": season.programs_read_from - timedelta(days=strategy.score_release_days),
         },
         "plan": _plan(strategy, exam, as_of, not_taken),
+        "modifiers": _modifiers(strategy),
+        "recovery_target": strategy.recovery_target,
+        "passing_standards": [{"from": start, "score": score} for start, score in strategy.passing_standard],
         "bands": [{"id": b.id, "label": b.label, "min": b.min, "max": b.max, "opens": b.opens} for b in strategy.bands],
         "tiers": _tier_table(strategy),
         # Set by the build from the program spreadsheet (generator/decide/program_view.py).
@@ -134,6 +151,12 @@ def _tier_table(strategy: Strategy) -> list[dict]:
                       "programs_min": tier.programs[0], "programs_max": tier.programs[1]})
         upper = tier.min
     return table
+
+
+def _modifiers(strategy: Strategy) -> dict:
+    floor = next((t for t in strategy.tiers if t.id == strategy.failure_min_tier), strategy.tiers[-1])
+    return {"failure_min": floor.programs[0], "failure_max": floor.programs[1],
+            "long_gap_years": strategy.long_gap_years}
 
 
 def _basis(s2: Any, latest: Any) -> dict:

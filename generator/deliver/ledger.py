@@ -1,6 +1,8 @@
 """The send ledger: an append-only journal of every message `matchguide email --send` tried.
 
-Each line is one JSON record `{"id", "pdf_sha256", "message_id", "state", ...}`.
+Each line is one JSON record `{"id", "pdf_sha256", "message_id", "state", ...}`; a `sending`
+record also carries `guide`, a snapshot of what the guide said (generator/deliver/changes.py), so
+the roster and `--resend-changed` can tell what changed since the guide was sent.
 `sending` is written (flushed and fsynced) before the SMTP transaction starts and
 `sent`, `refused` or `failed` after it ends, so a crash or a dropped connection
 leaves `sending` as the last word: the outcome is unknown and the message is not
@@ -35,6 +37,18 @@ class Record:
     state: str
     at: str = ""
     detail: str | None = None
+    guide: dict | None = None  # the snapshot of the guide, on `sending` records
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where one applicant's current guide stands in the ledger (for the roster)."""
+
+    state: str  # "sent", "changed", "failed", "unknown" or "not sent"
+    at: str = ""  # when the current guide was sent or last tried
+    detail: str | None = None
+    sent_at: str = ""  # when the guide that was last sent went out (state "changed")
+    sent_guide: dict | None = None  # that guide's snapshot, when the ledger has one
 
 
 def default_path(out_dir: Path) -> Path:
@@ -72,7 +86,8 @@ def _parse(line: bytes) -> Record:
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     record = Record(id=data["id"], pdf_sha256=data["pdf_sha256"], message_id=data["message_id"],
-                    state=data["state"], at=data.get("at", ""), detail=data.get("detail"))
+                    state=data["state"], at=data.get("at", ""), detail=data.get("detail"),
+                    guide=data.get("guide") if isinstance(data.get("guide"), dict) else None)
     if record.state not in STATES:
         raise ValueError(f"unknown state {record.state!r}")
     if not all(isinstance(v, str) for v in (record.id, record.pdf_sha256, record.message_id)):
@@ -85,6 +100,7 @@ class History:
 
     def __init__(self, records: list[Record] = ()):
         self._last: dict[str, dict[str, Record]] = {}
+        self._guides: dict[tuple[str, str], dict] = {}
         for record in records:
             self.add(record)
 
@@ -93,6 +109,40 @@ class History:
         versions = self._last.setdefault(record.id, {})
         versions.pop(record.pdf_sha256, None)  # re-insert: the dict keeps the latest last
         versions[record.pdf_sha256] = record
+        if record.guide is not None:
+            self._guides[(record.id, record.pdf_sha256)] = record.guide
+
+    def knows(self, applicant_id: str) -> bool:
+        """True when the ledger holds any record for this applicant."""
+        return applicant_id in self._last
+
+    @property
+    def latest(self) -> str:
+        """The time of the ledger's latest record ("" when it is empty)."""
+        return max((r.at for versions in self._last.values() for r in versions.values()), default="")
+
+    def delivery(self, applicant_id: str, pdf_sha256: str | None) -> Delivery:
+        """The state of this guide as the ledger tells it, in the terms `decide` acts on."""
+        versions = self._last.get(applicant_id, {})
+        this = versions.get(pdf_sha256) if pdf_sha256 else None
+        if this is not None and this.state == "sent":
+            return Delivery("sent", this.at)
+        if this is not None and this.state == "sending":
+            return Delivery("unknown", this.at, "an attempt ended without a known outcome")
+        delivered = [r for sha, r in versions.items() if sha != pdf_sha256 and r.state in ("sent", "sending")]
+        if delivered:
+            last = delivered[-1]
+            detail = None if this is None else f"the new guide's last attempt: {this.state}"
+            return Delivery("changed", this.at if this else "", detail, last.at,
+                            self._guides.get((applicant_id, last.pdf_sha256)))
+        if this is not None:
+            return Delivery("failed", this.at, f"{this.state}: {this.detail}" if this.detail else this.state)
+        return Delivery("not sent")
+
+    def sent_guide(self, applicant_id: str, pdf_sha256: str) -> tuple[str, dict | None] | None:
+        """(when, snapshot) of the other guide of this applicant last delivered, if one was."""
+        found = self.delivery(applicant_id, pdf_sha256)
+        return (found.sent_at, found.sent_guide) if found.state == "changed" else None
 
     def last(self, applicant_id: str, pdf_sha256: str) -> Record | None:
         """The latest record of this exact guide, if any."""
@@ -155,15 +205,18 @@ class Ledger:
             self._fh.close()
             self._fh = None
 
-    def append(self, applicant_id: str, pdf_sha256: str, message_id: str, state: str, detail: str | None = None) -> Record:
+    def append(self, applicant_id: str, pdf_sha256: str, message_id: str, state: str, detail: str | None = None,
+               guide: dict | None = None) -> Record:
         """Append one record and make it durable before returning."""
         if state not in STATES:
             raise ValueError(f"unknown ledger state {state!r}")
         at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
-        record = Record(applicant_id, pdf_sha256, message_id, state, at, detail)
-        data = {"id": applicant_id, "pdf_sha256": pdf_sha256, "message_id": message_id, "state": state, "at": at}
+        record = Record(applicant_id, pdf_sha256, message_id, state, at, detail, guide)
+        data: dict = {"id": applicant_id, "pdf_sha256": pdf_sha256, "message_id": message_id, "state": state, "at": at}
         if detail:
             data["detail"] = detail
+        if guide is not None:
+            data["guide"] = guide
         self._write(json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n")
         self.history.add(record)
         return record

@@ -7,18 +7,22 @@ import email.parser
 import email.policy
 import email.utils
 import hashlib
+import os
 import re
 import traceback
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path, PurePosixPath
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from generator.deliver.changes import differences, snapshot
+from generator.deliver.ledger import History
+from generator.deliver.addresses import undeliverable
 from generator.deliver.smtp import CONTROL, make_address
 from generator.errors import DeliveryError, InputError, Problem
 from generator.load.ids import ID_RE
@@ -43,6 +47,8 @@ class Draft:
     pdf_name: str
     pdf_sha256: str
     message_id: str
+    guide: dict | None = None  # the snapshot the ledger keeps with the message (deliver/changes.py)
+    changes: dict | None = None  # what changed since the guide last sent, when one was
 
 
 def site_url_from(env: Mapping[str, str]) -> str | None:
@@ -65,6 +71,23 @@ def guide_link(site_url: str | None, html_path: str | None) -> str | None:
     if pure.is_absolute() or ".." in pure.parts:
         return None
     return site_url + quote(str(pure))
+
+
+def guide_locations(doc: dict, out: Path, only: Sequence[str], env: Mapping[str, str] = os.environ) -> list[str]:
+    """Where `build --only` put each guide: page and PDF on disk, and the page's address on the site when
+    MATCHGUIDE_SITE_URL is set."""
+    try:
+        site_url = site_url_from(env)
+    except DeliveryError:
+        site_url = None
+    lines = []
+    for entry in (e for e in doc.get("profiles", []) if isinstance(e, dict) and e.get("id") in only):
+        pdf = f" (PDF: {out / entry['pdf']})" if entry.get("pdf") else ""
+        lines.append(f"{entry['id']}: {out / entry['html']}{pdf}")
+        link = guide_link(site_url, entry.get("html"))
+        lines.append(f"  on the site, once published: {link}" if link else
+                     "  set MATCHGUIDE_SITE_URL to see its address on the published site")
+    return lines
 
 
 class Templates:
@@ -111,8 +134,13 @@ def message_id(applicant_id: str, pdf_sha256: str, domain: str) -> str:
 
 
 def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, str], templates: Templates,
-           sender: Address, site_url: str | None) -> Draft:
-    """One applicant's message from their manifest entry; DeliveryError when they cannot be written to."""
+              sender: Address, site_url: str | None, history: History | None = None, *,
+              allow_example: bool = False) -> Draft:
+    """One applicant's message from their manifest entry; DeliveryError when they cannot be written to.
+
+    With the ledger's `history`, a guide that replaces one already sent gets `changes` in its template
+    context: what changed since then, as the roster shows it.
+    """
     applicant_id = entry.get("id")
     source = str(entry.get("source") or f"manifest: {applicant_id}")
     if not isinstance(applicant_id, str) or not ID_RE.match(applicant_id):
@@ -122,8 +150,9 @@ def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, st
     if to is None:
         why = "no email address" if not recipients.get(applicant_id) else "the email address cannot be used (ASCII only)"
         raise DeliveryError(Problem(source, None, "email", why))
-    if to.domain.lower().endswith(".invalid"):  # `matchguide new` leaves a placeholder to fill in
-        raise DeliveryError(Problem(source, None, "email", f"{to.addr_spec} is a placeholder; write the real address"))
+    refused = undeliverable(to.addr_spec, allow_example=allow_example)
+    if refused:  # `matchguide new` leaves a placeholder to fill in; the sample cohort uses example.org
+        raise DeliveryError(Problem(source, None, "email", refused))
     pdf_rel = entry.get("pdf")
     pure = PurePosixPath(pdf_rel) if isinstance(pdf_rel, str) else None
     if pure is None or pure.is_absolute() or ".." in pure.parts or not pure.parts:
@@ -134,11 +163,27 @@ def draft_for(entry: dict, doc: dict, out_dir: Path, recipients: Mapping[str, st
     except OSError as exc:
         raise DeliveryError(Problem(str(pdf_path), None, None, f"cannot read the PDF: {exc.strerror or exc}")) from None
     link = guide_link(site_url, entry.get("html"))
+    guide = snapshot(entry, doc.get("section_titles"))
+    changes = changes_since_sent(history, applicant_id, pdf_sha256, guide) if history else None
     context = {"name": to.display_name or name, "link": link, "cycle": doc.get("cycle"), "band": entry.get("band"),
-               "programs": entry.get("programs"), "pdf_filename": pure.name, "sender_name": sender.display_name}
+               "programs": entry.get("programs"), "pdf_filename": pure.name, "sender_name": sender.display_name,
+               "changes": changes}
     subject, text, html = templates.render(context)
     return Draft(applicant_id, to, subject, text, html, pdf_path, pure.name, pdf_sha256,
-                 message_id(applicant_id, pdf_sha256, sender.domain))
+                 message_id(applicant_id, pdf_sha256, sender.domain), guide, changes)
+
+
+def changes_since_sent(history: History, applicant_id: str, pdf_sha256: str, guide: dict) -> dict | None:
+    """What changed since this applicant's guide was last sent (None when none was, or it is this one).
+
+    `sent_on` (YYYY-MM-DD), `lines` (short sentences), `program_list_changed` and `known` (False when the
+    earlier guide was sent before the ledger kept snapshots).
+    """
+    previous = history.sent_guide(applicant_id, pdf_sha256)
+    if previous is None:
+        return None
+    sent_at, sent_guide = previous
+    return {"sent_on": sent_at[:10], **differences(sent_guide, guide)}
 
 
 def build_message(draft: Draft, sender: Address, pdf: bytes) -> EmailMessage:

@@ -16,6 +16,7 @@ from email.headerregistry import Address
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from generator.deliver.addresses import ALLOW_EXAMPLE_ENV
 from generator.deliver.ledger import CHANGED, SEND, SKIP, UNKNOWN, History, Ledger, read as read_ledger
 from generator.deliver.message import Draft, Templates, build_message, draft_for, read_pdf, site_url_from, wire_bytes
 from generator.deliver.outbox import write_failures, write_outbox
@@ -131,18 +132,23 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
                 report.event("note", text=note)
         result = EmailResult(dry_run=not options.send)
         report.event("email_start", applicants=len(options.only or doc["profiles"]), send=options.send)
-        drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report)
+        allow_example = env.get(ALLOW_EXAMPLE_ENV, "").strip() == "1"
         if not options.send:
             records, notes = read_ledger(options.ledger_path)
             for note in notes:
                 report.event("note", text=note)
-            due = _plan(drafts, History(records), options, result, report)
+            history = History(records)
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, history,
+                             allow_example=allow_example)
+            due = _plan(drafts, history, options, result, report)
             write_outbox(out_dir, due, sender, result, report)
             report.event("email_done")
             return result
         with Ledger(options.ledger_path) as ledger:
             for note in ledger.notes:
                 report.event("note", text=note)
+            drafts = _drafts(doc, options, recipients, templates, sender, site_url, result, report, ledger.history,
+                             allow_example=allow_example)
             due = _plan(drafts, ledger.history, options, result, report)
             _deliver_all(due, config, ledger, options, result, report)
         result.failures_file = write_failures(options.ledger_path.parent / FAILURES_NAME, result, recipients)
@@ -156,7 +162,7 @@ def load_recipients(options: EmailOptions, doc: dict) -> tuple[dict[str, str], l
     The profiles are checked against the build's cycle and date (from the manifest): a profile that
     would not build gets no message, and its problem is noted.
     """
-    project = options.out_dir.resolve().parent
+    project = Path(os.path.abspath(options.out_dir)).parent  # beside the output as named, even if it is a link
     profiles_dir = options.profiles_dir or project / "profiles"
     strategy_file = (options.content_dir or project / "content") / "data" / "strategy.yaml"
     try:
@@ -195,7 +201,8 @@ def _optional_sender(env: Mapping[str, str], report: Reporter) -> Address:
 
 
 def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], templates: Templates,
-            sender: Address, site_url: str | None, result: EmailResult, report: Reporter) -> list[Draft]:
+            sender: Address, site_url: str | None, result: EmailResult, report: Reporter,
+            history: History, *, allow_example: bool) -> list[Draft]:
     entries = {e.get("id"): e for e in doc["profiles"] if isinstance(e, dict)}
     if options.only:
         unknown = [i for i in options.only if i not in entries]
@@ -205,12 +212,14 @@ def _drafts(doc: dict, options: EmailOptions, recipients: Mapping[str, str], tem
     for applicant_id in sorted(set(recipients) - set(entries)):
         report.event("note", text=f"{applicant_id}: no guide in the manifest (not built?); skipped")
     if not site_url:
-        report.event("note", text="MATCHGUIDE_SITE_URL is not set; the messages say the link will follow separately")
+        report.event("note", text="MATCHGUIDE_SITE_URL is not set; the messages carry the PDF and no link to the "
+                                  "online guide (set it to include the link)")
     drafts, template_problems = [], set()
     for applicant_id in (dict.fromkeys(options.only) if options.only else sorted(entries, key=str)):
         entry = entries[applicant_id]
         try:
-            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url))
+            drafts.append(draft_for(entry, doc, options.out_dir, recipients, templates, sender, site_url, history,
+                                    allow_example=allow_example))
         except InputError as exc:  # the theme's fault, not this applicant's: nobody gets a message
             template_problems.update(exc.problems)
         except DeliveryError as exc:
@@ -265,7 +274,8 @@ def _deliver_all(due: list[Draft], config: SmtpConfig, ledger: Ledger, options: 
                 continue
 
             def journal(state: str, detail: str | None, draft: Draft = draft) -> None:
-                ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail)
+                ledger.append(draft.id, draft.pdf_sha256, draft.message_id, state, detail,
+                              draft.guide if state == "sending" else None)
 
             try:
                 state, detail = mailer.deliver(draft.to.addr_spec, payload, journal, label=draft.id)

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from generator.errors import InputError, Problem
 from generator.load.ids import ID_RE, ID_RULE
-from generator.load.checks import (
-    _boolean, _choice, _date, _email, _identifier, _integer, _list, _mapping, _number, _show, _text, _unknown_field,
-)
+from generator.load.fields import BAD, CONTROL, Reader, accept, any_bad, boolean, choice, identifier, integer, number, text
+from generator.load.fields import date as date_check
 from generator.load.profile_files import profile_files
-from generator.load.yamlstrict import MAX_BYTES, Document, format_path, parse, too_large
+from generator.load.yamlstrict import MAX_BYTES, Document, parse, too_large
 
 RESULTS = ("pass", "fail", "pending")
 VISAS = ("j1", "h1b", "either", "none")
@@ -35,7 +36,10 @@ STEP1_FIELDS = ("result", "attempts", "score")
 STEP2_FIELDS = ("result", "score", "attempts", "exam_date", "practice", "qbank_percent")
 PRACTICE_FIELDS = ("date", "score", "name")
 
-_BAD = object()  # a value that was reported as a problem
+_EMAIL = re.compile(
+    r"(?=.{3,254}$)(?=[^@]{1,64}@)[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+(?:\.[^\s@\"(),:;<>\[\]\\.\x00-\x1f\x7f]+)*"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W_](?:[\w-]*[^\W_])?"
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class Practice:
     date: dt.date
     score: int
     name: str | None
+    index: int = field(default=0, compare=False)  # its position in the file, for located messages
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,8 @@ def load_profiles(
     """Check every profile in `directory`: (valid profiles by id, problems of all others).
 
     Every entry of the folder is accounted for (see `profile_files`): files ending in `.yaml` or `.yml`, in any
-    case, are read; anything else is reported, except hidden files and editor back-ups. `only` keeps the listed
-    ids after the whole cohort has been checked.
+    case, are read; anything else is reported, except hidden files, editor back-ups and a README. `only` keeps the
+    listed ids after the whole cohort has been checked.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -150,7 +155,9 @@ def load_profiles(
         wanted = list(dict.fromkeys(only))
         for key in wanted:
             if key not in profiles and key not in broken_ids:
-                problems.append(Problem(source_prefix, None, None, f"no profile has the id '{key}'"))
+                near = difflib.get_close_matches(key, sorted({*profiles, *broken_ids}), n=1, cutoff=0.6)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                problems.append(Problem(source_prefix, None, None, f"no profile has the id '{key}'{hint}"))
         chosen = [profile for profile in chosen if profile.id in wanted]
     return chosen, problems
 
@@ -173,7 +180,7 @@ def _check_file(
     if document is not None:
         if isinstance(document.data.get("id"), str):
             declared_id = document.data["id"]
-        reader = _Reader(document)
+        reader = Reader(document)
         digest = hashlib.sha256(raw).hexdigest()
         profile = _read_profile(reader, path.stem, digest, default_cycle, passing_standard, as_of)
         problems += reader.problems
@@ -192,77 +199,77 @@ def _explain_visa(problem: Problem) -> Problem:
 
 
 def _read_profile(
-    r: _Reader, stem: str, digest: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
+    r: Reader, stem: str, digest: str, default_cycle: int, passing_standard: Callable[[dt.date], int], as_of: dt.date
 ) -> Profile | None:
     """Check every field of a parsed profile; problems go to `r`, the profile only when there are none."""
     data = r.fields(r.document.data, (), ROOT_FIELDS)
     if data is None:
         return None
     root = ()
-    ident = r.value(data, root, "id", _identifier)
+    ident = r.value(data, root, "id", identifier)
     if ident is None:
         ident = stem
         if not ID_RE.match(stem):
             message = f"the file name '{stem}' is not a valid id ({ID_RULE}); rename the file or add an id field"
             r.report(("id",), message)
-    cycle = r.value(data, root, "cycle", _integer(*CYCLE_RANGE))
-    cycle_used = default_cycle if cycle is None or cycle is _BAD else cycle
+    cycle = r.value(data, root, "cycle", integer(*CYCLE_RANGE))
+    cycle_used = default_cycle if cycle is None or cycle is BAD else cycle
     values = {
-        "name": r.value(data, root, "name", _text(NAME_MAX), required=True),
+        "name": r.value(data, root, "name", text(NAME_MAX), required=True),
         "email": r.value(data, root, "email", _email, required=True),
-        "graduation_year": r.value(data, root, "graduation_year", _integer(MIN_YOG, cycle_used + 1), required=True),
+        "graduation_year": r.value(data, root, "graduation_year", integer(MIN_YOG, cycle_used + 1), required=True),
         "step1": _read_step1(r, r.value(data, root, "step1", _mapping, required=True)),
         "step2_ck": _read_step2(r, r.value(data, root, "step2_ck", _mapping), passing_standard, as_of),
-        "visa": r.value(data, root, "visa", _choice(VISAS)),
-        "in_medical_school": r.value(data, root, "in_medical_school", _boolean),
-        "usce_months": r.value(data, root, "usce_months", _number(0, None)),
-        "us_lors": r.value(data, root, "us_lors", _integer(0, None)),
-        "research_items": r.value(data, root, "research_items", _integer(0, None)),
-        "target": r.value(data, root, "target", _choice(TARGETS)),
-        "oet_passed": r.value(data, root, "oet_passed", _boolean),
-        "ecfmg_certified": r.value(data, root, "ecfmg_certified", _boolean),
-        "advisor": r.value(data, root, "advisor", _text(NAME_MAX)),
-        "notes": r.value(data, root, "notes", _text(NOTES_MAX, multiline=True)),
-        "country": r.value(data, root, "country", _text(COUNTRY_MAX)),
-        "medical_school": r.value(data, root, "medical_school", _text(SCHOOL_MAX)),
+        "visa": r.value(data, root, "visa", choice(VISAS)),
+        "in_medical_school": r.value(data, root, "in_medical_school", boolean),
+        "usce_months": r.value(data, root, "usce_months", number(0, None)),
+        "us_lors": r.value(data, root, "us_lors", integer(0, None)),
+        "research_items": r.value(data, root, "research_items", integer(0, None)),
+        "target": r.value(data, root, "target", choice(TARGETS)),
+        "oet_passed": r.value(data, root, "oet_passed", boolean),
+        "ecfmg_certified": r.value(data, root, "ecfmg_certified", boolean),
+        "advisor": r.value(data, root, "advisor", text(NAME_MAX)),
+        "notes": r.value(data, root, "notes", text(NOTES_MAX, multiline=True)),
+        "country": r.value(data, root, "country", text(COUNTRY_MAX)),
+        "medical_school": r.value(data, root, "medical_school", text(SCHOOL_MAX)),
     }
-    if r.problems or _any_bad(*values.values()):
+    if r.problems or any_bad(*values.values()):
         return None
     values["in_medical_school"] = bool(values["in_medical_school"])
     document = r.document
     return Profile(id=ident, cycle=cycle_used, source=document.source, digest=digest, lines=document.lines, **values)
 
 
-def _read_step1(r: _Reader, data: Any) -> Step1 | object:
+def _read_step1(r: Reader, data: Any) -> Step1 | object:
     path = ("step1",)
-    if data is None or data is _BAD or r.fields(data, path, STEP1_FIELDS) is None:
-        return _BAD
-    result = r.value(data, path, "result", _choice(RESULTS), required=True)
-    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS), required=True)
-    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
+    if data is None or data is BAD or r.fields(data, path, STEP1_FIELDS) is None:
+        return BAD
+    result = r.value(data, path, "result", choice(RESULTS), required=True)
+    attempts = r.value(data, path, "attempts", integer(0, MAX_ATTEMPTS), required=True)
+    score = r.value(data, path, "score", integer(*SCORE_RANGE))
     _check_attempts(r, path, result, attempts)
-    return _BAD if _any_bad(result, attempts, score) else Step1(result, attempts, score)
+    return BAD if any_bad(result, attempts, score) else Step1(result, attempts, score)
 
 
 def _read_step2(
-    r: _Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
+    r: Reader, data: Any, passing_standard: Callable[[dt.date], int], as_of: dt.date
 ) -> Step2 | object | None:
     """Step 2 CK; `attempts` defaults to 1 for pass/fail (the attempt that gave the result) and 0 for pending."""
     if data is None:
         return None
     path = ("step2_ck",)
-    if data is _BAD or r.fields(data, path, STEP2_FIELDS) is None:
-        return _BAD
-    result = r.value(data, path, "result", _choice(RESULTS), required=True)
-    score = r.value(data, path, "score", _integer(*SCORE_RANGE))
-    attempts = r.value(data, path, "attempts", _integer(0, MAX_ATTEMPTS))
-    exam_date = r.value(data, path, "exam_date", _date)
+    if data is BAD or r.fields(data, path, STEP2_FIELDS) is None:
+        return BAD
+    result = r.value(data, path, "result", choice(RESULTS), required=True)
+    score = r.value(data, path, "score", integer(*SCORE_RANGE))
+    attempts = r.value(data, path, "attempts", integer(0, MAX_ATTEMPTS))
+    exam_date = r.value(data, path, "exam_date", date_check)
     practice = _read_practice(r, r.value(data, path, "practice", _list), path + ("practice",))
-    qbank = r.value(data, path, "qbank_percent", _number(0, 100))
+    qbank = r.value(data, path, "qbank_percent", number(0, 100))
     _check_attempts(r, path, result, attempts)
     if result == "pass" and score is None:
         r.report(path + ("score",), "required when result is pass")
-    if result in ("pass", "fail") and isinstance(score, int) and exam_date is not _BAD:
+    if result in ("pass", "fail") and isinstance(score, int) and exam_date is not BAD:
         on = exam_date or as_of
         standard = passing_standard(on)
         in_force = f"the passing standard of {standard} in force on {on}, but result is {result}"
@@ -270,78 +277,42 @@ def _read_step2(
             r.report(path + ("score",), f"{score} is below {in_force}")
         elif result == "fail" and score >= standard:
             r.report(path + ("score",), f"{score} meets {in_force}")
-    if _any_bad(result, score, attempts, exam_date, practice, qbank):
-        return _BAD
+    if any_bad(result, score, attempts, exam_date, practice, qbank):
+        return BAD
     if attempts is None:
         attempts = 0 if result == "pending" else 1
     return Step2(result, score, attempts, exam_date, practice, qbank)
 
 
-def _read_practice(r: _Reader, items: Any, path: tuple) -> tuple[Practice, ...] | object:
+def _read_practice(r: Reader, items: Any, path: tuple) -> tuple[Practice, ...] | object:
     if items is None:
         return ()
-    if items is _BAD:
-        return _BAD
+    if items is BAD:
+        return BAD
     exams, bad = [], False
     for index, item in enumerate(items):
         where = path + (index,)
         if r.fields(item, where, PRACTICE_FIELDS) is None:
             bad = True
             continue
-        date = r.value(item, where, "date", _date, required=True)
-        score = r.value(item, where, "score", _integer(*SCORE_RANGE), required=True)
-        name = r.value(item, where, "name", _text(PRACTICE_NAME_MAX))
-        if _any_bad(date, score, name):
+        date = r.value(item, where, "date", date_check, required=True)
+        score = r.value(item, where, "score", integer(*SCORE_RANGE), required=True)
+        name = r.value(item, where, "name", text(PRACTICE_NAME_MAX))
+        if any_bad(date, score, name):
             bad = True
         else:
-            exams.append(Practice(date, score, name))
-    return _BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
+            exams.append(Practice(date, score, name, index))
+    return BAD if bad else tuple(sorted(exams, key=lambda exam: exam.date))
 
 
-def _any_bad(*values: Any) -> bool:
-    return any(value is _BAD for value in values)
 
-
-def _check_attempts(r: _Reader, path: tuple, result: Any, attempts: Any) -> None:
+def _check_attempts(r: Reader, path: tuple, result: Any, attempts: Any) -> None:
     if result in ("pass", "fail") and attempts == 0:
         r.report(path + ("attempts",), f"result {result} needs at least 1 completed attempt, got 0")
 
 
-class _Reader:
-    """Reads checked fields from one document, recording a located problem for each bad one."""
-
-    def __init__(self, document: Document):
-        self.document = document
-        self.problems: list[Problem] = []
-
-    def report(self, path: tuple, message: str) -> None:
-        """Record a problem at `path` (its line, or its nearest parent's)."""
-        self.problems.append(Problem(self.document.source, self.document.line_of(path), format_path(path), message))
-
-    def fields(self, data: Any, path: tuple, allowed: tuple[str, ...]) -> dict | None:
-        """Check that `data` is a mapping with only `allowed` keys; None when it is not a mapping."""
-        if not isinstance(data, dict):
-            self.report(path, f"expected a mapping with the fields {', '.join(allowed)}, got {_show(data)}")
-            return None
-        for key in data:
-            if key not in allowed:
-                self.report(path + (key,), _unknown_field(key, allowed))
-        return data
-
-    def value(
-        self, data: dict, path: tuple, key: str, check: Callable[[Any], str | None], required: bool = False
-    ) -> Any:
-        """The value of `key` if `check` accepts it; None when absent or null; _BAD once reported."""
-        if path + (key,) in self.document.bad:
-            return _BAD  # the YAML layer has reported this value already
-        value = data.get(key)
-        if value is None:
-            if required:
-                self.report(path + (key,), "required field is " + ("empty" if key in data else "missing"))
-                return _BAD
-            return None
-        message = check(value)
-        if message:
-            self.report(path + (key,), message)
-            return _BAD
-        return value
+_mapping = accept(lambda v: isinstance(v, dict), "a mapping of fields (indented lines below it)")
+_list = accept(lambda v: isinstance(v, list), "a list of practice exams")
+_email = accept(
+    lambda v: isinstance(v, str) and _EMAIL.fullmatch(v) and not CONTROL.search(v), "an email address such as name@example.org"
+)

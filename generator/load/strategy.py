@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from generator.load import yamlstrict
+from generator.load.fields import Reader
 from generator.errors import InputError, Problem
 
 WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
@@ -40,6 +40,42 @@ class Phase:
     last_week: int
     questions: str
     focus: str
+
+
+@dataclass(frozen=True)
+class Fee:
+    up_to: int | None  # the last program this price applies to; None: every program after
+    fee: int
+
+
+@dataclass(frozen=True)
+class Season:
+    """One ERAS season (named by its Match year): its dates and ERAS fee table. Signals: `program_list.signals`."""
+
+    season: int
+    opens: date
+    submit_from: date
+    programs_read_from: date
+    rank_list_deadline: date
+    match_day: date
+    eras_fees: tuple[Fee, ...]
+    expected: bool = False  # worked out from an earlier season, not published data
+    based_on: int | None = None  # the season the dates were carried from
+
+
+SEASON_DATES = ("opens", "submit_from", "programs_read_from", "rank_list_deadline", "match_day")
+
+
+def carry_date(day: date, years: int) -> date:
+    """The same weekday of the same week of the same month, `years` later ("the first Wednesday of September")."""
+    nth = (day.day - 1) // 7
+    year = day.year + years
+    first = date(year, day.month, 1)
+    first_same = 1 + (day.weekday() - first.weekday()) % 7
+    last = calendar.monthrange(year, day.month)[1]
+    while first_same + 7 * nth > last:  # a fifth week that this month lacks: take its last such weekday
+        nth -= 1
+    return first.replace(day=first_same + 7 * nth)
 
 
 @dataclass(frozen=True)
@@ -85,6 +121,29 @@ class Strategy:
     study_plan: tuple[Phase, ...]
     program_list: ProgramListRules
     digest: str
+    seasons: tuple[Season, ...] = ()
+    recovery_target: int | None = None
+
+    def season_for(self, cycle: int) -> Season:
+        """The ERAS season of an applicant who applies in `cycle` (the season is cycle + 1).
+
+        A season without its own entry takes the latest earlier one (else the earliest),
+        moved to the same weekdays; with no entry at all, the `timing` defaults apply.
+        """
+        wanted = cycle + 1
+        for season in self.seasons:
+            if season.season == wanted:
+                return season
+        if self.seasons:
+            earlier = [s for s in self.seasons if s.season < wanted]
+            base = max(earlier, key=lambda s: s.season) if earlier else min(self.seasons, key=lambda s: s.season)
+            years = wanted - base.season
+            moved = {name: carry_date(getattr(base, name), years) for name in SEASON_DATES}
+            return Season(season=wanted, eras_fees=base.eras_fees, expected=True, based_on=base.season, **moved)
+        submit = date(cycle, self.eras_month, self.eras_day)
+        match = self._nth_weekday(cycle + self.match_year_offset)
+        return Season(season=wanted, opens=date(cycle, 6, 1), submit_from=submit, programs_read_from=submit,
+                      rank_list_deadline=match, match_day=match, eras_fees=(), expected=True)
 
     def standard_on(self, day: date) -> int:
         """The Step 2 CK passing standard in force on `day`."""
@@ -115,54 +174,17 @@ class Strategy:
         return len(self.tiers) - 1
 
     def eras_date(self, cycle: int) -> date:
-        """The day ERAS opens for a cycle."""
-        return date(cycle, self.eras_month, self.eras_day)
+        """The first day applicants can submit ERAS applications, for an applicant who applies in `cycle`."""
+        return self.season_for(cycle).submit_from
 
     def match_day(self, cycle: int) -> date:
-        """Match Day for a cycle: the nth given weekday of the month, the year after."""
-        year = cycle + self.match_year_offset
+        """Match Day for an applicant who applies in `cycle`."""
+        return self.season_for(cycle).match_day
+
+    def _nth_weekday(self, year: int) -> date:
         first = date(year, self.match_month, 1)
         offset = (self.match_weekday - first.weekday()) % 7
         return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
-
-
-class _Reader:
-    """Pulls typed values out of a Document, collecting located problems."""
-
-    def __init__(self, doc: yamlstrict.Document):
-        self.doc = doc
-        self.problems: list[Problem] = []
-
-    def get(self, path: tuple, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
-        value: Any = self.doc.data
-        for key in path:
-            if isinstance(value, dict) and key in value:
-                value = value[key]
-            elif isinstance(value, list) and isinstance(key, int) and key < len(value):
-                value = value[key]
-            else:
-                if not optional:
-                    self.fail(path, "is required")
-                return None
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
-            return None
-        if not isinstance(value, kind):
-            self.fail(path, f"expected {_kind_name(kind)}, got {value!r}")
-            return None
-        return value
-
-    def fail(self, path: tuple, message: str) -> None:
-        field = ".".join(str(p) for p in path)
-        self.problems.append(Problem(self.doc.source, self.doc.line_of(path), field, message))
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "an integer", float: "a number", str: "text", list: "a list", dict: "a mapping", date: "a date"}
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def load_strategy(path: Path, source: str | None = None) -> Strategy:
@@ -173,7 +195,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     except OSError as exc:
         raise InputError(Problem(source, None, None, f"cannot read the strategy data file: {exc.strerror}")) from None
     doc = yamlstrict.load(raw, source)
-    r = _Reader(doc)
+    r = Reader(doc)
 
     standards = []
     for i, _ in enumerate(r.get(("passing_standard",), list) or []):
@@ -183,7 +205,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             standards.append((start, score))
     standards.sort(reverse=True)
     if not standards:
-        r.fail(("passing_standard",), "needs at least one {from, score} entry")
+        r.report(("passing_standard",), "needs at least one {from, score} entry")
 
     bands: list[Band] = []
     upper: int | None = None
@@ -197,11 +219,11 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             opens=r.get(("bands", i, "opens"), str) or "",
         )
         if upper is not None and low is not None and low >= upper:
-            r.fail(("bands", i, "min"), f"bands must go from the highest down; {low} is not below {upper}")
+            r.report(("bands", i, "min"), f"bands must go from the highest down; {low} is not below {upper}")
         bands.append(band)
         upper = low
     if bands and bands[-1].min is not None:
-        r.fail(("bands",), "the last band must have `min: null` (it takes every lower score)")
+        r.report(("bands",), "the last band must have `min: null` (it takes every lower score)")
     pending = Band(
         id=r.get(("pending_band", "id"), str) or "pending",
         label=r.get(("pending_band", "label"), str) or "",
@@ -214,19 +236,19 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     for i, _ in enumerate(r.get(("tiers",), list) or []):
         programs = r.get(("tiers", i, "programs"), list) or []
         if len(programs) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in programs):
-            r.fail(("tiers", i, "programs"), "expected [min, max] as two integers")
+            r.report(("tiers", i, "programs"), "expected [min, max] as two integers")
             programs = [0, 0]
         tiers.append(Tier(r.get(("tiers", i, "id"), str) or "", r.get(("tiers", i, "min"), int, optional=True), tuple(programs)))
     tier_ids = [t.id for t in tiers]
     failure_min_tier = r.get(("modifiers", "failure_min_tier"), str) or ""
     if tiers and failure_min_tier not in tier_ids:
-        r.fail(("modifiers", "failure_min_tier"), f"expected one of {', '.join(tier_ids)}")
+        r.report(("modifiers", "failure_min_tier"), f"expected one of {', '.join(tier_ids)}")
 
     plan: list[Phase] = []
     for i, _ in enumerate(r.get(("study_plan",), list) or []):
         weeks = r.get(("study_plan", i, "weeks"), list) or [1, 1]
         if len(weeks) != 2 or not all(isinstance(w, int) for w in weeks) or weeks[0] > weeks[1]:
-            r.fail(("study_plan", i, "weeks"), "expected [first week, last week]")
+            r.report(("study_plan", i, "weeks"), "expected [first week, last week]")
             weeks = [1, 1]
         plan.append(Phase(
             id=r.get(("study_plan", i, "id"), str) or "",
@@ -237,9 +259,10 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
             focus=r.get(("study_plan", i, "focus"), str) or "",
         ))
 
-    weekday_name = (r.get(("timing", "match_day", "weekday"), str) or "friday").lower()
+    seasons = _read_seasons(r)
+    weekday_name = (r.get(("timing", "match_day", "weekday"), str, optional=True) or "friday").lower()
     if weekday_name not in WEEKDAYS:
-        r.fail(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
+        r.report(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
     strategy = Strategy(
         passing_standard=tuple(standards),
         bands=tuple(bands),
@@ -249,23 +272,49 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         long_gap_years=r.get(("modifiers", "long_gap_years"), int) or 0,
         delay_practice_below=r.get(("delay", "practice_below"), int) or 0,
         delay_qbank_below=r.get(("delay", "qbank_below"), (int, float)) or 0,
-        eras_month=r.get(("timing", "eras", "month"), int) or 9,
-        eras_day=r.get(("timing", "eras", "day"), int) or 1,
+        eras_month=r.get(("timing", "eras", "month"), int, optional=True) or 9,
+        eras_day=r.get(("timing", "eras", "day"), int, optional=True) or 1,
         score_release_days=r.get(("timing", "score_release_days"), int) or 0,
-        match_month=r.get(("timing", "match_day", "month"), int) or 3,
+        match_month=r.get(("timing", "match_day", "month"), int, optional=True) or 3,
         match_weekday=WEEKDAYS.get(weekday_name, 4),
-        match_nth=r.get(("timing", "match_day", "nth"), int) or 3,
-        match_year_offset=r.get(("timing", "match_day", "year_offset"), int) or 0,
+        match_nth=r.get(("timing", "match_day", "nth"), int, optional=True) or 3,
+        match_year_offset=r.get(("timing", "match_day", "year_offset"), int, optional=True) or 1,
         study_plan=tuple(plan),
         program_list=_program_list_rules(r, tier_ids),
         digest=hashlib.sha256(raw).hexdigest(),
+        seasons=seasons,
+        recovery_target=r.get(("recovery_target",), int, optional=True),
     )
     if r.problems:
         raise InputError(r.problems)
     return strategy
 
 
-def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
+def _read_seasons(r: Reader) -> tuple[Season, ...]:
+    """The `seasons:` list: dates in order, and a fee table whose last row is open-ended."""
+    seasons: list[Season] = []
+    for i, _ in enumerate(r.get(("seasons",), list, optional=True) or []):
+        year = r.get(("seasons", i, "season"), int)
+        days = {name: r.get(("seasons", i, name), date) for name in SEASON_DATES}
+        fees = []
+        rows = r.get(("seasons", i, "eras_fees"), list, optional=True) or []
+        for j, _ in enumerate(rows):
+            fees.append(Fee(r.get(("seasons", i, "eras_fees", j, "up_to"), int, optional=True),
+                            r.get(("seasons", i, "eras_fees", j, "fee"), int) or 0))
+        if fees and fees[-1].up_to is not None:
+            r.report(("seasons", i, "eras_fees"), "the last row needs `up_to: null` (it prices every further program)")
+        if year is None or any(d is None for d in days.values()):
+            continue
+        order = [days[name] for name in SEASON_DATES]
+        if order != sorted(order):
+            r.report(("seasons", i), "dates must come in order: " + ", ".join(SEASON_DATES))
+        if any(s.season == year for s in seasons):
+            r.report(("seasons", i, "season"), f"season {year} is listed twice")
+        seasons.append(Season(season=year, eras_fees=tuple(fees), **days))
+    return tuple(seasons)
+
+
+def _program_list_rules(r: Reader, tier_ids: list[str]) -> ProgramListRules:
     """The `program_list` block: margins, IMG shares, the mix per tier (shares summing to 1), signals per season."""
     base = ("program_list",)
 
@@ -276,18 +325,18 @@ def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
         # YAML gives a binary float; its shortest repr is exactly what the advisor typed (0.45, not 0.4500000001).
         number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if not 0 <= number <= 100:
-            r.fail(base + path, f"expected a number from 0 to 100, got {value!r}")
+            r.report(base + path, f"expected a number from 0 to 100, got {value!r}")
         return number
 
     mix: dict[str, dict[str, Decimal]] = {}
     for tier in tier_ids:
         shares = {c: share(("mix", tier, c)) for c in CATEGORIES}
         if all(isinstance(v, Decimal) for v in shares.values()) and sum(shares.values()) != 1 and tier_ids:
-            r.fail(base + ("mix", tier), f"the reach, target and likely shares must add up to 1, not {sum(shares.values())}")
+            r.report(base + ("mix", tier), f"the reach, target and likely shares must add up to 1, not {sum(shares.values())}")
         mix[tier] = shares
     for tier in (r.get(base + ("mix",), dict) or {}):
         if tier not in tier_ids:
-            r.fail(base + ("mix", tier), f"no tier {tier!r} in `tiers` ({', '.join(tier_ids)})")
+            r.report(base + ("mix", tier), f"no tier {tier!r} in `tiers` ({', '.join(tier_ids)})")
     signals = []
     for i, _ in enumerate(r.get(base + ("signals",), list) or []):
         season = r.get(base + ("signals", i, "season"), int)
@@ -296,11 +345,11 @@ def _program_list_rules(r: _Reader, tier_ids: list[str]) -> ProgramListRules:
         if None not in (season, gold, silver):
             signals.append((season, gold, silver))
     if not signals:
-        r.fail(base + ("signals",), "needs at least one {season, gold, silver} entry")
+        r.report(base + ("signals",), "needs at least one {season, gold, silver} entry")
     likely = r.get(base + ("margins", "likely"), int)
     target = r.get(base + ("margins", "target"), int)
     if likely is not None and target is not None and target > likely:
-        r.fail(base + ("margins", "target"), f"the target margin ({target}) must not be above the likely margin ({likely})")
+        r.report(base + ("margins", "target"), f"the target margin ({target}) must not be above the likely margin ({likely})")
     return ProgramListRules(
         far_above=r.get(base + ("far_above",), int) or 0,
         likely_margin=likely or 0,

@@ -30,7 +30,7 @@ EVENT_COLOURS = {
 EVENTS = (  # key in facts['dates'], label on the chart, words for the text alternative
     ("exam", "Exam", "Step 2 CK exam"),
     ("score_release", "Score", "Expected score release"),
-    ("eras", "ERAS", "ERAS opens"),
+    ("eras", "Apply", "Applications can be sent (ERAS)"),
     ("match_day", "Match Day", "Match Day"),
 )
 CHAR_WIDTH = 0.62  # of the font size: a generous average for DejaVu Sans

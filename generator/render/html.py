@@ -29,7 +29,7 @@ from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
 from generator.decide.facts import schema as facts_schema
-from generator.decide.selection import Selection
+from generator.decide.selection import Decisions
 from generator.load.strategy import Strategy
 
 CONTAINERS = ("tip", "warning", "note")
@@ -115,6 +115,16 @@ def short_date(value: date | None) -> str:
     return "" if value is None else f"{value.day} {value:%b %Y}"
 
 
+def month_year(value: date | None) -> str:
+    """`September 2027`."""
+    return "" if value is None else f"{value:%B %Y}"
+
+
+def money(value: Any) -> str:
+    """US dollars without cents: `$3,630`."""
+    return "" if value is None else f"${int(value):,}"
+
+
 def number(value: Any) -> str:
     """A number with thousands separators; whole floats without decimals."""
     if value is None:
@@ -125,7 +135,7 @@ def number(value: Any) -> str:
 
 
 def _filters(env: SandboxedEnvironment) -> None:
-    env.filters.update(date=long_date, shortdate=short_date, number=number)
+    env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
 
 
 def make_markdown() -> MarkdownIt:
@@ -292,7 +302,7 @@ class Renderer:
         lines = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename == item.source]
         return item.body_line + lines[-1] - 1 if lines and lines[-1] else item.body_line
 
-    def render_guide(self, facts: dict, selection: Selection, page: Page, *, time_limit: float | None = None) -> str:
+    def render_guide(self, facts: dict, selection: Decisions, page: Page, *, time_limit: float | None = None) -> str:
         """The full HTML page of one applicant's guide; a runaway template fails after `time_limit` seconds."""
         try:
             with deadline(GUIDE_TIME_LIMIT if time_limit is None else time_limit):
@@ -301,7 +311,7 @@ class Renderer:
             raise InputError(Problem(self.theme.root.as_posix(), None, None,
                                      f"{exc}; a template in the content or theme runs without end")) from None
 
-    def _render_guide(self, facts: dict, selection: Selection, page: Page) -> str:
+    def _render_guide(self, facts: dict, selection: Decisions, page: Page) -> str:
         guide = {
             "facts": facts,
             "layout": selection.layout.id,

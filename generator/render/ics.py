@@ -49,16 +49,26 @@ def milestones(facts: dict, profile: Any) -> list[Milestone]:
                                "The day of your Step 2 CK exam." if not taken else "The day you took Step 2 CK."))
     if dates["score_release"]:
         margin = dates["release_margin_days"]
-        timing = (f"{margin} days before ERAS opens." if margin > 0 else "the day ERAS opens." if margin == 0
-                  else f"{-margin} days after ERAS opens.")
+        timing = (f"{margin} days before you can send applications." if margin > 0
+                  else "the day you can first send applications." if margin == 0
+                  else f"{-margin} days after you can first send applications.")
         release = dates["score_release"]
         days = (release - dates["exam"]).days
         found.append(Milestone("step2-score", "Step 2 CK score expected", release, release,
                                f"Scores usually arrive about {days} days after the exam: {timing}"))
-    found.append(Milestone("eras-opens", f"ERAS opens ({facts['cycle']} cycle)", dates["eras"], dates["eras"],
-                           "Programs can receive your application from this day."))
+    season = facts["season"]
+    expected = " (expected date)" if season["expected"] else ""
+    found.append(Milestone("eras-opens", f"{season['name']} season: applications can be sent", dates["eras"], dates["eras"],
+                           f"From this day you can send your ERAS application to programs{expected}."))
+    found.append(Milestone("programs-read", f"{season['name']} season: programs start reading",
+                           dates["programs_read_from"], dates["programs_read_from"],
+                           f"Programs can start reading applications from this day{expected}."))
+    found.append(Milestone("rank-list-deadline", "NRMP rank order list deadline", dates["rank_list_deadline"],
+                           dates["rank_list_deadline"],
+                           f"Certify your rank order list by 9 p.m. US Eastern time{expected}. ECFMG must have "
+                           "confirmed your exams and OET to the NRMP by this day."))
     found.append(Milestone("match-day", "Match Day", dates["match_day"], dates["match_day"],
-                           "Residency match results are released."))
+                           f"Residency match results are released{expected}."))
     return sorted(found, key=lambda m: (m.first, m.id))
 
 
@@ -83,18 +93,24 @@ def ics_for(facts: dict, profile: Any) -> bytes:
     Written directly: the format is a few fixed lines, and icalendar's general serializer
     cost a quarter of an HTML-only build. The tests read every file back with icalendar.
     """
-    title = _escape(f"Residency application {facts['cycle']}: {facts['name']}")
-    stamp = facts["dates"]["as_of"].strftime("%Y%m%dT000000Z")
+    title = f"Residency application {facts['cycle']}: {facts['name']}"
+    events = [(uid(profile.id, m.id), m) for m in milestones(facts, profile)]
+    return calendar(title, events, facts["dates"]["as_of"])
+
+
+def calendar(title: str, events: list[tuple[str, Milestone]], stamp: date) -> bytes:
+    """A calendar of all-day events, each with its UID; DTSTAMP is the build date, so the bytes are stable."""
+    name = _escape(title)
     lines = ["BEGIN:VCALENDAR", f"PRODID:-//matchguide//{GENERATOR}//EN", "VERSION:2.0", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"NAME:{title}", f"X-WR-CALNAME:{title}"]
-    for milestone in milestones(facts, profile):
+             "METHOD:PUBLISH", f"NAME:{name}", f"X-WR-CALNAME:{name}"]
+    for event_uid, milestone in events:
         lines += [
             "BEGIN:VEVENT",
             f"SUMMARY:{_escape(milestone.summary)}",
             f"DTSTART;VALUE=DATE:{milestone.first:%Y%m%d}",
             f"DTEND;VALUE=DATE:{milestone.last + timedelta(days=1):%Y%m%d}",  # all-day DTEND is exclusive
-            f"DTSTAMP:{stamp}",
-            f"UID:{uid(profile.id, milestone.id)}",
+            f"DTSTAMP:{stamp:%Y%m%d}T000000Z",
+            f"UID:{event_uid}",
             f"DESCRIPTION:{_escape(milestone.description)}",
             "TRANSP:TRANSPARENT",  # a milestone does not make the day busy
             "END:VEVENT",

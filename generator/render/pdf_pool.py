@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from generator.errors import MatchguideError, Problem
+from generator.render.lifeline import die_with_parent
 
 OnDone = Callable[["PdfJob", int], None]
 
@@ -74,8 +75,12 @@ def _overtime(job: PdfJob, timeout: float) -> Problem:
     return _problem(job, f"PDF rendering took longer than {timeout:g} s and was stopped")
 
 
-def _serve(conn: Connection, others: list[Connection]) -> None:
-    """A worker's life: take a job, render it, send back (pages, problem); stop at None or a closed pipe."""
+def _serve(conn: Connection, others: list[Connection], parent_pid: int) -> None:
+    """A worker's life: take a job, render it, send back (pages, problem); stop at None or a closed pipe.
+
+    The worker dies with the build: killed with it (even mid-guide), or at the end of its pipe.
+    """
+    die_with_parent(parent_pid)
     # The build process owns Ctrl-C; the pipes of the other workers are theirs (so a dead parent means EOF here).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for other in others:
@@ -88,7 +93,10 @@ def _serve(conn: Connection, others: list[Connection]) -> None:
             return
         if job is None:
             return
-        conn.send(_render(job))
+        try:
+            conn.send(_render(job))
+        except OSError:  # the build is gone
+            return
 
 
 def default_workers() -> int:
@@ -167,7 +175,8 @@ class PdfPool:
     def _spawn(self) -> _Worker:
         parent, child = multiprocessing.Pipe()
         others = [w.conn for w in self._workers] + [parent]
-        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others), daemon=True)
+        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others, os.getpid()),
+                                                            daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)

@@ -8,12 +8,12 @@ from typing import Any
 
 from generator import GENERATOR
 from generator.errors import Problem
-from generator.decide.selection import Selection
+from generator.decide.selection import Decisions
 
 NAME = "manifest.json"
 
 
-def entry(profile: Any, facts: dict, selection: Selection, *, html: str, pdf: str | None) -> dict:
+def entry(profile: Any, facts: dict, selection: Decisions, *, html: str, pdf: str | None) -> dict:
     """One applicant's manifest record."""
     return {
         "id": profile.id,

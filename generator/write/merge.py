@@ -27,7 +27,7 @@ from generator.write.slugs import GUIDE_DIR, KEY_ENV, site_key, slug
 from generator.write.writer import BuildLock, StagedOutput
 
 SETTINGS = ("generator", "cycle", "as_of")  # manifest keys every shard must share
-REBUILT = (manifest.NAME, roster.NAME)  # written by the merge, never copied from a shard
+REBUILT = (manifest.NAME, roster.NAME, roster.ICS_NAME)  # written by the merge, never copied from a shard
 PDF_DIR = "pdf"
 
 
@@ -69,17 +69,17 @@ def merge(out: Path, shard_dirs: Sequence[Path], options: BuildOptions | None = 
     settings, extra = _settings(shards)
     entries = _entries(shards)
     files = _files(shards)
-    with BuildLock(out):
+    with BuildLock(out) as lock:
         key = _key(options.state)
         _check_addresses(shards, key)
         inputs = load_inputs(replace(options, as_of=date.fromisoformat(settings["as_of"]), cycle=settings["cycle"]))
         profiles, _ = load_cohort(options, inputs)
         problems = [Problem(**p) for s in shards for p in s.doc.get("errors", [])]
         doc = manifest.document(settings["cycle"], settings["as_of"], entries, problems, **extra)
-        with StagedOutput(out) as staged:
+        with StagedOutput(out, lock.real) as staged:
             for rel, path in sorted(files.items()):
                 staged.write_bytes(rel, path.read_bytes())
-            finish(staged, doc, inputs.renderer, profiles, doc["profiles"])
+            finish(staged, doc, inputs.renderer, profiles, doc["profiles"], options.ledger)
     return MergeResult(entries=doc["profiles"], problems=[Problem(**e) for e in doc["errors"]], shards=len(shards),
                        manifest_path=out / manifest.NAME)
 

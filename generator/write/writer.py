@@ -23,19 +23,44 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+# The descriptors of the build locks this process holds. A forked child (a PDF worker) closes its copies at
+# once: a flock belongs to the open file, which fork shares, so a worker that outlived a killed build would
+# otherwise hold the lock and refuse the next build. (O_CLOEXEC only covers exec, not a fork.)
+_HELD_LOCKS: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 class BuildLock:
-    """An exclusive lock beside the output folder: a second build is refused, not queued."""
+    """An exclusive lock beside the output folder: a second build is refused, not queued.
+
+    The lock is keyed on the folder's real path, so a build through a symbolic link and one through
+    its target exclude each other. Only the process that took it holds it: forked workers do not.
+    """
 
     def __init__(self, out_dir: Path):
-        self.path = out_dir.parent / f".{out_dir.name}.lock"
+        self.real = real_output(out_dir)
+        self.path = self.real.parent / f".{self.real.name}.lock"
         self._fd: int | None = None
 
     def __enter__(self) -> BuildLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _HELD_LOCKS.add(fd)  # before the lock is taken: a fork from another thread must not keep it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            _HELD_LOCKS.discard(fd)
             os.close(fd)
             raise BuildError(Problem(str(self.path), None, None,
                                      "another matchguide run (a build or an email run) is using this output folder; wait for it to finish")) from None
@@ -46,8 +71,17 @@ class BuildLock:
 
     def __exit__(self, *exc: object) -> None:
         if self._fd is not None:
+            _HELD_LOCKS.discard(self._fd)
             os.close(self._fd)
             self._fd = None
+
+
+def real_output(out_dir: Path) -> Path:
+    """The output folder as it really is on disk: symbolic links resolved, once, for the lock and the switch.
+
+    A link named as the output folder stays a link: the build replaces the folder it points to.
+    """
+    return Path(os.path.realpath(out_dir))
 
 
 class StagedOutput:
@@ -57,14 +91,21 @@ class StagedOutput:
     away, so the previous output is untouched by a failed or interrupted build.
     """
 
-    def __init__(self, out_dir: Path):
-        self.out_dir = out_dir
-        self.previous = out_dir if out_dir.is_dir() else None
-        self.staging = out_dir.parent / f".{out_dir.name}.staging"
-        self.trash = out_dir.parent / f".{out_dir.name}.old"
-        # Debris of a killed build is ours to clear: we hold the build lock.
+    def __init__(self, out_dir: Path, real: Path | None = None):
+        self.out_dir = out_dir  # as the user named it (for messages); `real` is where the tree is switched in
+        self.real = real or real_output(out_dir)  # pass the lock's `real`: the path is resolved once
+        if self.real.exists() and not self.real.is_dir():
+            raise BuildError(Problem(str(out_dir), None, None, "the output folder is a file, not a folder; "
+                                     "move it away or choose another --out"))
+        self.previous = self.real if self.real.is_dir() else None
+        self.staging = self.real.parent / f".{self.real.name}.staging"
+        self.trash = self.real.parent / f".{self.real.name}.old"
+        # Debris of a killed build is ours to clear: we hold the build lock. (An older version could leave
+        # the staging name as a link to the output: remove the link, never what it points to.)
         for leftover in (self.staging, self.trash):
-            if leftover.exists():
+            if leftover.is_symlink() or leftover.is_file():
+                leftover.unlink()
+            elif leftover.exists():
                 shutil.rmtree(leftover)
         self.staging.mkdir(parents=True)
         self.written: set[str] = set()
@@ -141,13 +182,13 @@ class StagedOutput:
         """Switch the staging tree in as the output folder in one atomic step."""
         _sync_tree(self.staging)
         if self.previous is None:
-            os.rename(self.staging, self.out_dir)
-        elif not _exchange(self.staging, self.out_dir):
+            os.rename(self.staging, self.real)
+        elif not _exchange(self.staging, self.real):
             # No atomic exchange on this filesystem: two renames, the old tree kept until the end.
-            os.rename(self.out_dir, self.trash)
-            os.rename(self.staging, self.out_dir)
+            os.rename(self.real, self.trash)
+            os.rename(self.staging, self.real)
             self.staging = self.trash
-        fsync_dir(self.out_dir.parent)
+        fsync_dir(self.real.parent)
         shutil.rmtree(self.staging, ignore_errors=True)
         self.committed = True
 
