@@ -7,7 +7,7 @@ AS_OF  ?= $(shell date +%F)
 N      ?= 200
 ARGS   ?=
 
-.PHONY: build test check bench readability golden clean distclean setup browsers fonts
+.PHONY: build test check bench readability golden clean distclean setup browsers fonts hugo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ browsers: fonts
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null) \
 	      || echo "warning: could not install$$need; browser tests will be skipped"; \
 	  else echo "note:$$need not found; browser tests will be skipped"; fi; fi
+	@$(MAKE) --no-print-directory hugo
 
 ## Fonts for every applicant's name in the PDFs: Latin, Greek, Cyrillic, Arabic, Hebrew (DejaVu), Devanagari and
 ## the other scripts of India, Africa and Asia (Noto), Chinese, Japanese, Korean (Noto CJK), emoji. Debian's packages.
@@ -53,8 +54,16 @@ fonts:
 	      || echo "warning: could not install$$need; some names may print as empty boxes (matchguide check warns)"; \
 	  else echo "note:$$need not installed (apt-get install them as root); some names may print as empty boxes"; fi; fi
 
+## Hugo, for the bench's comparison (Debian's package); without it the comparison is skipped, with a note.
+hugo:
+	@command -v hugo >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hugo >/dev/null) \
+	      || echo "note: could not install hugo; the Hugo comparison will be skipped"; \
+	  else echo "note: hugo not found (Debian's hugo package); the Hugo comparison will be skipped"; fi; }
+
 ## Benchmark a synthetic cohort of N guides (default 200); writes output/bench.json.
-bench: $(STAMP)
+bench: $(STAMP) hugo
 	$(BIN)/python -m benchmarks.bench --n $(N)
 
 ## Flesch-Kincaid grade of the guide's prose, per content file.

@@ -22,7 +22,7 @@ AS_OF = "2026-12-03"
 GLOSSARY = ("ERAS", "NRMP", "ECFMG", "OET", "USCE", "LoR", "MSPE", "SOAP", "NBME", "UWSA", "qbank", "J-1", "H-1B",
             "Categorical", "Preliminary", "Transitional year")
 # Terms the prose must define where a reader first meets them: "TERM (…)" or "… (TERM)".
-DEFINED_AT_FIRST_USE = ("NRMP", "ECFMG", "OET", "USCE", "MSPE", "SOAP", "NBME", "UWSA", "qbank", "LoRs")
+DEFINED_AT_FIRST_USE = ("NRMP", "ECFMG", "OET", "USCE", "MSPE", "SOAP", "NBME", "UWSA", "qbank", "LoRs", "J-1", "H-1B")
 
 
 def visible(page: str) -> str:

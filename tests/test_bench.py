@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -34,8 +35,9 @@ def test_synthetic_cohort_is_valid_and_covers_every_band_and_flag(tmp_path: Path
 
 
 def test_a_tiny_bench_run_checks_rebuilds_and_reproducibility(tmp_path: Path) -> None:
-    figures = run(4, n_html=0, jobs=2, content=ROOT / "content", theme=ROOT / "themes" / "default", hugo=None,
-                  workdir=tmp_path)
+    hugo = shutil.which("hugo")  # the comparison runs too when Hugo is installed (the Makefile installs it)
+    figures = run(4, n_html=3 if hugo else 0, jobs=2, content=ROOT / "content", theme=ROOT / "themes" / "default",
+                  hugo=hugo, workdir=tmp_path, hugo_runs=2)
     checks, summary = figures["checks"], figures["summary"]
     assert checks["reproducible_files"] >= 2 * 4  # two guides' page, calendar and PDFs, byte for byte
     assert checks["noop_rebuilt"] == 0 and figures["steps"]["noop"]["kept"] == 4
@@ -47,7 +49,16 @@ def test_a_tiny_bench_run_checks_rebuilds_and_reproducibility(tmp_path: Path) ->
     assert all(step["rss_mib"] > 0 for step in figures["steps"].values())
     assert figures["steps"]["full"]["workers_rss_mib"] > 0  # the pool's workers were measured
     text = table(figures)
-    assert "overhead: 1 job / bare 1 process" in text and "speedup: 2 jobs vs 1" in text and "Hugo" not in text
+    assert "overhead: 1 job / bare 1 process" in text and "speedup: 2 jobs vs 1" in text
+    if hugo:
+        h = figures["hugo"]
+        assert h["pages"] == 3 and len(h["ours_runs"]) == len(h["hugo_runs"]) == 2
+        assert " build --no-pdf --quiet " in h["command"] and h["ours"]["cpu"] > 0
+        assert h["ours"]["wall"] == min(r["wall"] for r in h["ours_runs"])
+        assert summary["hugo_ratio"] == pytest.approx(h["ours"]["wall"] / h["hugo_seconds"])
+        assert "HTML only, 3 guides vs Hugo" in text and "each run's ratio" in text
+    else:
+        assert "Hugo" not in text
     written = write_report(figures, tmp_path / "output")
     assert json.loads(written.read_text("utf-8"))["summary"]["speedup"] == pytest.approx(summary["speedup"])
 

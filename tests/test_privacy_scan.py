@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from generator.write import privacy
 from generator.errors import BuildError
+from tests.conftest import make_profile
 from tests.golden import build_mini
 
 
@@ -17,7 +17,7 @@ def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
     out = tmp_path / "output"
     build_mini(out)
     doc = json.loads((out / "manifest.json").read_text())
-    profiles = [SimpleNamespace(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
+    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
                 for e in doc["profiles"]]
     monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
     privacy.check(out, profiles, doc["profiles"])  # clean as built
@@ -28,3 +28,38 @@ def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
     assert [p.source for p in err.value.problems] == ["site/index.html"]
     assert err.value.problems[0].message.startswith("published file exposes the name of ")
     assert err.value.problems[0].message.endswith("profiles/ada-okafor.yaml; refusing to publish")
+
+
+@pytest.mark.parametrize("parallel_from", [10_000, 1])
+def test_repeated_pieces_are_judged_per_file(tmp_path, monkeypatch, parallel_from):
+    """Pieces are searched once per process; whose folder a piece is found in is still decided per file."""
+    out = tmp_path / "output"
+    build_mini(out)
+    doc = json.loads((out / "manifest.json").read_text())
+    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
+                for e in doc["profiles"]]
+    monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
+    ada = next(e for e in doc["profiles"] if e["id"] == "ada-okafor")
+    others = [e for e in doc["profiles"] if e["id"] != "ada-okafor"]
+    planted = "\n<p>Written for Ada\n   Okafor, and for Ada&#32;Okafor.</p>\n"  # wrapped, and a character reference
+    for entry in [ada, *others]:  # the same piece in her own guide (allowed) and in everyone else's
+        page = out / entry["html"]
+        text = page.read_text()
+        page.write_text(text.replace("\n<main", planted + "<main", 1))
+    with pytest.raises(BuildError) as err:
+        privacy.check(out, profiles, doc["profiles"])
+    assert sorted({p.source for p in err.value.problems}) == sorted(e["html"] for e in others)
+    assert all(p.message.endswith("ada-okafor.yaml; refusing to publish") for p in err.value.problems)
+
+
+def test_each_spelling_of_a_name_is_found_in_markup(tmp_path):
+    site = tmp_path / "output" / "site"
+    site.mkdir(parents=True)
+    profile = make_profile(id="ada-okafor", name="Ada Okafor", email="ada@example.org", source="profiles/ada-okafor.yaml")
+    for i, planted in enumerate(["<p>Dear Ada\n   Okafor,</p>", "<p>Dear Ada&#32;Okafor</p>", "<p>x</p>\n<p>ADA OKAFOR</p>",
+                                 "<a title=\"ada@example.org\">mail</a>"]):
+        (site / f"page{i}.html").write_text(f"<!DOCTYPE html>\n<html>\n<body>\n{planted}\n</body>\n</html>\n")
+    (site / "clean.html").write_text("<p>Ada</p>\n<p>Okafor</p>\n<p>Adaokafor</p>\n")  # no whole name
+    with pytest.raises(BuildError) as err:
+        privacy.check(tmp_path / "output", [profile], [])
+    assert sorted(p.source for p in err.value.problems) == [f"site/page{i}.html" for i in range(4)]

@@ -306,14 +306,19 @@ def _rows_for(spans: tuple[tuple[float, float, float], ...]) -> tuple[int, ...]:
     found by trying them all, fewest rows first; if none is clean, the fewest clashes win.
     """
     n = len(spans)
-    overlap = [[i != j and f[0] < g[1] + 8 and g[0] < f[1] + 8 for j, g in enumerate(spans)]
-               for i, f in enumerate(spans)]
-    crossed = [[i != j and f[0] - 3 <= g[2] <= f[1] + 3 for j, g in enumerate(spans)]
-               for i, f in enumerate(spans)]
+    # Only the pairs that can clash are looked at: labels that overlap, and a line crossing a label.
+    overlap = [(i, j) for i, f in enumerate(spans) for j, g in enumerate(spans)
+               if i != j and f[0] < g[1] + 8 and g[0] < f[1] + 8]
+    crossed = [(i, j) for i, f in enumerate(spans) for j, g in enumerate(spans)
+               if i != j and f[0] - 3 <= g[2] <= f[1] + 3]
 
     def clashes(rows: tuple[int, ...]) -> int:
-        return sum((overlap[i][j] and rows[i] == rows[j]) + (crossed[i][j] and rows[j] > rows[i])
-                   for i in range(n) for j in range(n))
+        count = 0
+        for i, j in overlap:
+            count += rows[i] == rows[j]
+        for i, j in crossed:
+            count += rows[j] > rows[i]
+        return count
 
     for depth in range(1, n + 1):
         clean = [rows for rows in itertools.product(range(depth), repeat=n) if not clashes(rows)]

@@ -22,9 +22,9 @@ from jinja2 import (FileSystemLoader, StrictUndefined, Template, TemplateError, 
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from mdit_py_plugins.container import container_plugin
 
 from generator.render import charts
+from generator.render.markdown import make_markdown, render_blocks
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
@@ -32,16 +32,29 @@ from generator.decide.facts import schema as facts_schema
 from generator.decide.selection import Decisions
 from generator.load.strategy import Strategy
 
-CONTAINERS = ("tip", "warning", "note")
 MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`
 MAX_EXPONENT = 64
 GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class LimitedSandbox(SandboxedEnvironment):
     """The Jinja sandbox, plus bounds on `*` and `**` so a template cannot allocate or compute without end."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """`facts.band.id`: a plain dict's key is returned at once. The sandbox would look for an attribute
+        first and take the key after the AttributeError; for a key that is no dict attribute that is the
+        same value, found without raising (templates read facts this way hundreds of times per guide)."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -85,13 +98,14 @@ def deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~^:\"'=$@%;,/?])")
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>&~^:\"'=$@%;,/?"
+_MD_ESCAPES = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # one pass in C, for every printed value
 
 
 def md_escape(value: Any) -> str:
     """Escape every Markdown-significant character so a value renders as literal text."""
     text = value if isinstance(value, str) else format_value(value)
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return text.translate(_MD_ESCAPES)
 
 
 def format_value(value: Any) -> str:
@@ -138,14 +152,6 @@ def _filters(env: SandboxedEnvironment) -> None:
     env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
 
 
-def make_markdown() -> MarkdownIt:
-    """CommonMark without raw HTML, plus tables and tip/warning/note containers."""
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table")
-    for name in CONTAINERS:
-        md.use(container_plugin, name)
-    return md
-
-
 @dataclass(frozen=True)
 class Page:
     """Where a page sits in the site and what it links to."""
@@ -168,6 +174,7 @@ class Renderer:
         self.site = {"generator": generator, "cycle": cycle, "as_of": as_of}
         self.md = make_markdown()
         self._md_cache: dict[tuple[int, str], Markup] = {}
+        self._block_cache: dict[int, dict[str, str]] = {}
         self._refused_links: list[str] = []
         self.md.validateLink = self._validate_link
         self._slots = threading.local()  # the plain values of the body being rendered (see _finalize)
@@ -175,8 +182,9 @@ class Renderer:
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
         _filters(self.body_env)
+        # One build, one theme: no re-checking each template file's time on every include (a stat per include).
         self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
-                                              undefined=StrictUndefined)
+                                        undefined=StrictUndefined, auto_reload=False)
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
@@ -285,6 +293,18 @@ class Renderer:
         return Markup(_fill(html, slots)) if html else None
 
     def _markdown(self, text: str, shift: int) -> str:
+        """Markdown to HTML one top-level block at a time, each distinct block once (render/markdown.py)."""
+        refused = len(self._refused_links)
+
+        def block_html(block: str) -> str:
+            nonlocal refused
+            refused = len(self._refused_links)
+            return self._markdown_text(block, shift)
+
+        cache = self._block_cache.setdefault(shift, {})
+        return render_blocks(text, block_html, cache, cacheable=lambda: len(self._refused_links) == refused)
+
+    def _markdown_text(self, text: str, shift: int) -> str:
         tokens = self.md.parse(text)
         for token in tokens if shift else ():
             if token.type in ("heading_open", "heading_close"):

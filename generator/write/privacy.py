@@ -231,9 +231,10 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
         body = _COMMENT.sub(" ", text)
         attributes = tuple(fold(html.unescape(a or b or c)) for tag in _TAG.findall(body)
                            for a, b, c in _ATTRIBUTE.findall(tag))
-        # Read twice: every tag a break, and inline tags joining what they split (`Pri<b>ya</b>` reads `Priya`).
-        return Readable((fold(html.unescape(_TAG.sub(" ", body))),
-                         fold(html.unescape(_TAG.sub(lambda m: "" if _INLINE.match(m.group()) else " ", body)))),
+        # Read twice: inline tags as spaces (`<span>Priya</span><span>Nair</span>`), and inline tags joining what
+        # they split (`Pri<b>ya</b>` reads `Priya`). Any other tag ends a block, which no name crosses.
+        return Readable((fold(html.unescape(_TAG.sub(lambda m: " " if _INLINE.match(m.group()) else _BLOCK, body))),
+                         fold(html.unescape(_TAG.sub(lambda m: "" if _INLINE.match(m.group()) else _BLOCK, body)))),
                         attributes)
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
@@ -305,8 +306,9 @@ def _scan_in_worker(index: int) -> list[Finding]:
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
 _TAG = re.compile(r"<[^<>]*>")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BLOCK = "\x00"  # where a block ends: not a space and not part of a word
 _INLINE = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|"
-                     r"time|u|var|wbr|tspan|font)\b", re.IGNORECASE)
+                     r"time|u|var|wbr|tspan|font|td|th)\b", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
 # Scripts written without spaces between words: a name in them is found inside a longer run of text.
 _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
@@ -323,7 +325,7 @@ def _without_spaces(owners: dict[str, list]) -> dict[str, list]:
 
 def _pattern(owners: dict[str, list]) -> re.Pattern[str] | None:
     """One regex for all keys: whole words (`ana` is not in `banana`), except where a key begins or ends in a
-    script written without spaces; a space in a key matches any white space or none (`Li<br>Wei`)."""
+    script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`)."""
     bounded = [k for k in owners if not (_UNSPACED.match(k[0]) or _UNSPACED.match(k[-1]))]
     unbounded = [k for k in owners if k not in set(bounded)]
     parts = []
@@ -348,7 +350,7 @@ def _trie(values: Iterable[str]) -> str:
         node[""] = {}
 
     def emit(node: dict[str, dict]) -> str:
-        branches = [(r"\s*" if char == " " else re.escape(char)) + emit(child)
+        branches = [(r"\s+" if char == " " else re.escape(char)) + emit(child)
                     for char, child in sorted(node.items()) if char]
         body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")" if branches else ""
         return f"(?:{body})?" if "" in node and body else body

@@ -109,6 +109,7 @@ class StagedOutput:
                 shutil.rmtree(leftover)
         self.staging.mkdir(parents=True)
         self.written: set[str] = set()
+        self._folders: set[Path] = set()  # made already: a guide's two files share one
         self.committed = False
 
     def __enter__(self) -> StagedOutput:
@@ -130,7 +131,9 @@ class StagedOutput:
             raise BuildError(Problem(rel, None, None, "written twice in one build (two guides share a path?)"))
         self.written.add(rel)
         target = self.path(rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(target.parent)
         return target
 
     def write_bytes(self, rel: str, data: bytes) -> Path:
@@ -175,8 +178,10 @@ class StagedOutput:
 
     def discard_tree(self, rel: str) -> None:
         """Remove a working folder from the staging tree before the switch (nothing in it is published)."""
-        shutil.rmtree(self.path(rel), ignore_errors=True)
+        gone = self.path(rel)
+        shutil.rmtree(gone, ignore_errors=True)
         self.written = {w for w in self.written if not w.startswith(f"{rel}/")}
+        self._folders = {f for f in self._folders if not f.is_relative_to(gone)}
 
     def commit(self) -> None:
         """Switch the staging tree in as the output folder in one atomic step."""
