@@ -189,10 +189,30 @@ def readable(path: Path, cache: Path | None = None) -> Readable:
     """
     data = path.read_bytes()
     suffix = path.suffix.lower()
+    if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
+        data, suffix = _unzipped_xml(data), ".xml"
     if suffix == ".pdf":
         runs = _pdf_runs(data, cache)
         return Readable((fold(" ".join(runs)), fold("".join(runs))))
     return readable_text(data.decode("utf-8", "replace"), suffix)
+
+
+def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
+    """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; the raw bytes if it is no zip."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts, total = [], 0
+            for info in archive.infolist():
+                if info.filename.endswith(".xml") and total + info.file_size <= limit:
+                    parts.append(archive.read(info))
+                    total += info.file_size
+            # Tags apart, so the text of neighbouring cells does not run together into one word.
+            return re.sub(rb"<[^>]*>", b" ", b" ".join(parts))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return data
 
 
 def _pdf_runs(data: bytes, cache: Path | None) -> list[str]:
@@ -252,7 +272,8 @@ def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], wo
                for e in entries if isinstance(e.get("html"), str)}
     site = out_root / "site"
     if files is None:
-        files = sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []
+        files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names)
+                       if p.is_file())
     jobs = [(p, p.relative_to(out_root).as_posix()) for p in files]
     jobs = [(p, rel, next((o for f, o in folders.items() if rel.startswith(f)), None)) for p, rel in jobs]
     results: list[list[Finding]] = []
