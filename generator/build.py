@@ -61,7 +61,7 @@ class Guide:
     profile: Profile
     facts: dict
     selection: Decisions
-    slug: str
+    slug: str = ""  # the guide's folder under site/g/; empty when nothing is written (`check`)
 
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
@@ -94,10 +94,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
     return result
 
 
-def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
+def decide(profile: Profile, inputs: Inputs, key: bytes | None = None) -> Guide:
     """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
-    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id))
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id) if key is not None else "")
 
 
 def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
@@ -311,17 +311,18 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
             staged.written.discard(rel)  # free for the previous version, if there is one
 
 
-def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
-    """Load and validate everything, write nothing: the inputs, the valid profiles and every problem."""
+def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
+    """Load, decide and render everything, write nothing: the inputs, each valid profile's guide as decided
+    (facts derived once), and every problem."""
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
-    for profile in profiles:
-        facts = derive(profile, inputs.strategy, inputs.as_of)
+    guides = [decide(profile, inputs) for profile in profiles]
+    for guide in guides:
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(guide.facts, guide.selection, Page(guide.profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
-    return inputs, profiles, problems
+    return inputs, guides, problems
 
 
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide"]

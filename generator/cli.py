@@ -251,20 +251,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.authoring.lint import check_warnings
     from generator.build import check
-    from generator.decide.facts import derive
-    from generator.decide.selection import select
 
-    inputs, profiles, problems = check(_options(args))
+    inputs, guides, problems = check(_options(args))
+    profiles = [guide.profile for guide in guides]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
     warnings = check_warnings(inputs, profiles, args.profiles)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
-        for profile in profiles:
-            facts = derive(profile, inputs.strategy, inputs.as_of)
-            sel = select(facts, inputs.rules)
-            print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
+        for guide in guides:
+            sel = guide.selection
+            print(f"{guide.profile.id}: band {guide.facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
@@ -272,7 +270,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
-        cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
+        cohort = [(guide.profile, guide.facts, guide.selection) for guide in guides]
+        cov = cohort_coverage(inputs, cohort, cohort_source=str(args.profiles))
         if args.coverage:
             print(format_matrix(cov), end="")
         coverage = list(cov.warnings)

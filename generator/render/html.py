@@ -375,7 +375,7 @@ class Renderer:
 
 _SLOT = re.compile("\ue000([0-9]+)\ue001")
 # A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
-_BLOCK_START = re.compile(r"(?:^|\n)[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*$")
+_BLOCK_START = re.compile(r"[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*")  # matched from the line's start
 
 
 def _is_plain(text: str) -> bool:
@@ -396,7 +396,7 @@ def _unslot_structural(text: str, slots: list[str]) -> str:
     def keep(m: re.Match) -> str:
         value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
         if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
-                                    and _BLOCK_START.search(text, 0, m.start())):
+                                    and _BLOCK_START.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start())):
             return value
         return m.group(0)
 
