@@ -109,11 +109,11 @@ def test_what_new_wrote_is_a_located_check_warning_until_corrected(project: Proj
     code, out, err = run(capsys, "check", "--quiet")
     assert code == 0
     assert [line for line in err.splitlines() if "aisha-rahman" in line] == [
-        f"warning: profiles/aisha-rahman.yaml:{at['email']}: email: aisha-rahman@example.invalid is a placeholder: "
-        "addresses under .invalid never receive mail; write the applicant's real address",
         f"warning: profiles/aisha-rahman.yaml:{at['name']}: name: 'Aisha Rahman' is the name `matchguide new` made "
         "from the id; write the applicant's name as it should appear (if it is right, delete the line "
         "'# Placeholders from `matchguide new`: …')",
+        f"warning: profiles/aisha-rahman.yaml:{at['email']}: email: aisha-rahman@example.invalid is a placeholder: "
+        "addresses under .invalid never receive mail; write the applicant's real address",
         f"warning: profiles/aisha-rahman.yaml:{at['graduation_year']}: graduation_year: {year} is this year and "
         "Step 1 is pending, as `matchguide new` writes them; write the year of graduation and the Step 1 result"]
     assert "3 warning(s)" in out
@@ -147,6 +147,8 @@ def test_email_never_sends_to_a_placeholder_or_example_address(project: Project,
     code, out, err = run(capsys, "email")
     assert code == 1
     assert sorted(p.name for p in (project.out / "outbox").iterdir()) == ["ada-okafor.eml"]
+    eml = (project.out / "outbox" / "ada-okafor.eml").read_bytes().decode("ascii")
+    assert "Everything is in the attached PDF" in eml and "separate message" not in eml  # no site URL: no promise
     assert "not ready: profiles/zed-placeholder.yaml: email: zed-placeholder@example.invalid is a placeholder: " \
            "addresses under .invalid never receive mail; write the applicant's real address in their profile" in out
     assert "not ready: profiles/bruno-reis.yaml: email: bruno.reis@example.org is an example address (example.org " \

@@ -16,14 +16,12 @@ from generator.decide.facts import derive
 from tests.conftest import AS_OF, ROOT, make_profile
 
 PLANNED = {"result": "pending", "exam_date": date(2027, 6, 21), "qbank_percent": 58.0,
-           "practice": [{"date": date(2027, 2, 16), "score": 213}, {"date": date(2027, 1, 12), "score": 205}]}
+           "practice": [{"date": date(2027, 2, 16), "score": 213, "name": "NBME 11"}, {"date": date(2027, 1, 12), "score": 205}]}
 
 
 def planned(**kw):
     """A profile with a planned exam and two practice exams, the later one named."""
-    profile = make_profile(step2=PLANNED, **kw)
-    profile.step2_ck.practice[0].name = "NBME 11"
-    return profile
+    return make_profile(step2=PLANNED, **kw)
 
 
 def unescape(text: str) -> str:

@@ -13,14 +13,14 @@ from generator.cli import main
 from generator.authoring.explain import explain, explain_applicant, format_text, key_facts, reason
 from generator.decide.facts import derive
 from generator.decide.selection import select
-from tests.conftest import AS_OF, ROOT, make_profile
+from tests.conftest import AS_OF, ROOT, STRATEGY, make_profile
 
 
 def write_project(root: Path, *, sections=(), examples=(), faq=(), layouts=None, profiles=None) -> BuildOptions:
     """A small project on disk: content items as dicts, the default theme with these layouts, profile texts."""
     content = root / "content"
     (content / "data").mkdir(parents=True)
-    shutil.copy(ROOT / "content" / "data" / "strategy.yaml", content / "data" / "strategy.yaml")
+    shutil.copy(STRATEGY, content / "data" / "strategy.yaml")
     for folder, items, title in (("sections", sections, "title"), ("examples", examples, "title"),
                                  ("faq", faq, "question")):
         (content / folder).mkdir()

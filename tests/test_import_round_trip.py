@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from generator.authoring.columns import COLUMNS
 from generator.authoring.export import export_csv
@@ -202,6 +203,17 @@ def test_cli_export_then_import_is_unchanged_and_hand_edits_survive(tmp_path):
     assert "usce_months: 7" in profile.read_text()
 
 
+def test_cli_import_says_how_to_write_a_day_first_date(tmp_path):
+    shutil.copytree(ROOT / "content", tmp_path / "content")
+    (tmp_path / "c.csv").write_text("id;name;email;graduation_year;step1_result;step1_attempts;step2_exam_date\n"
+                                    "ana;Ana;ana@example.org;2021;pass;1;15/06/2027\n"
+                                    "bo;Bo;bo@example.org;2021;pass;1;2027-06-15\n", encoding="utf-8")
+    done = cli("import", "c.csv", "--as-of", "2026-11-25", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "error: c.csv:row 2: step2_exam_date: expected a date written as YYYY-MM-DD, got '15/06/2027'" in done.stderr
+    assert "row 3: wrote profiles/bo.yaml" in done.stdout and not (tmp_path / "profiles" / "ana.yaml").exists()
+
+
 def test_cli_import_warns_about_extra_columns_and_reads_semicolons(tmp_path):
     shutil.copytree(ROOT / "content", tmp_path / "content")
     (tmp_path / "c.csv").write_text("id;name;email;graduation_year;step1_result;step1_attempts;Country;called on\n"
@@ -234,3 +246,69 @@ def test_cli_imports_an_excel_workbook_with_typed_cells(tmp_path):
         2021, dt.date(2027, 6, 15), 4.5, False)
     again = cli("import", "cohort.xlsx", "--as-of", "2026-11-25", cwd=tmp_path)
     assert again.returncode == 0 and "1 unchanged" in again.stdout
+
+
+# --- property: any valid profile survives export -> import -------------------------------------------------------
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp", "Cf")), min_size=1, max_size=30).filter(
+    lambda s: s.strip() and "=?" not in s)
+_TRICKY = st.sampled_from(["=1+1", "+49 30", "-x", "@home", "'quoted'", "a, b; c", 'say "hi"', "0238", "yes", "No",
+                           "2027-01-01", "  padded  ", "Zoë Ağaoğlu", "# not a comment", "null"])
+_WORDS = st.lists(st.sampled_from(["NBME", "UWSA", "13", "Free", "120", "Form"]), min_size=1, max_size=3).map(" ".join)
+
+
+@st.composite
+def valid_profile(draw: st.DrawFn) -> dict:
+    text = st.one_of(_TEXT, _TRICKY)
+    data: dict = {"name": draw(text), "email": "a.b@example.org", "graduation_year": draw(st.integers(2000, 2026)),
+                  "step1": {"result": "pass", "attempts": draw(st.integers(1, 3))}}
+    if draw(st.booleans()):
+        data["step1"]["score"] = draw(st.integers(180, 260))
+    if draw(st.booleans()):
+        exams = draw(st.lists(st.tuples(st.dates(dt.date(2026, 1, 1), dt.date(2027, 8, 1)),
+                                        st.one_of(st.none(), _WORDS), st.integers(150, 280)), max_size=3))
+        data["step2_ck"] = {"result": "pending", "practice": [
+            {"date": d, **({"name": n} if n else {}), "score": s} for d, n, s in exams],
+            "qbank_percent": draw(st.integers(0, 1000)) / 10}
+        if not exams:
+            del data["step2_ck"]["practice"]
+    optional = {"visa": st.sampled_from(["j1", "h1b", "either", "none"]), "in_medical_school": st.booleans(),
+                "usce_months": st.integers(0, 48).map(lambda n: n / 2), "us_lors": st.integers(0, 5),
+                "target": st.sampled_from(["academic", "community"]), "oet_passed": st.booleans(),
+                "advisor": text, "country": text, "medical_school": text,
+                "notes": st.lists(text, min_size=1, max_size=3).map("\n".join)}
+    for key, values in optional.items():
+        if draw(st.booleans()):
+            data[key] = draw(values)
+    return data
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(profiles=st.lists(valid_profile(), min_size=1, max_size=3))
+def test_any_valid_cohort_survives_export_then_import(tmp_path_factory, profiles):
+    folder = tmp_path_factory.mktemp("cohort")
+    ids = []
+    for i, data in enumerate(profiles):
+        path = folder / "profiles" / f"p-{i}.yaml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(dump(data), encoding="utf-8")
+        try:
+            load_profile(path, source=path.name, **CHECKS)
+        except InputError:
+            path.unlink()
+            continue
+        ids.append(f"p-{i}")
+    assume(ids)
+    text, exported = export_csv(folder / "profiles", **CHECKS)
+    assert exported.ok and exported.ids == ids
+    (folder / "c.csv").write_bytes(text.encode("utf-8-sig"))
+    before = {p.name: p.read_bytes() for p in (folder / "profiles").iterdir()}
+    back = import_csv(folder / "c.csv", folder / "profiles", overwrite=True, **CHECKS)
+    assert back.ok and back.count("unchanged") == len(ids), [str(o) for o in back.outcomes] + back.problems
+    assert {p.name: p.read_bytes() for p in (folder / "profiles").iterdir()} == before
+    fresh = import_csv(folder / "c.csv", folder / "fresh", **CHECKS)
+    assert fresh.ok and fresh.count("new") == len(ids), fresh.problems
+    for name in ids:
+        original = load_profile(folder / "profiles" / f"{name}.yaml", source=name, **CHECKS)
+        again = load_profile(folder / "fresh" / f"{name}.yaml", source=name, **CHECKS)
+        assert profile_values(again) == profile_values(original)

@@ -506,3 +506,38 @@ def test_the_email_command_in_a_pipe_shows_one_plain_line_per_applicant(project)
     assert [line for line in lines if not line.startswith("note: ")] == \
         [f"{i}: wrote outbox/{i}.eml (to {address})" for i, address in sorted(emails().items())]
     assert "Dry run: wrote 5 message(s)" in proc.stdout
+
+
+def test_a_resent_guide_says_what_changed_and_that_the_program_list_changed(project, server):
+    box, port = server
+    manifest_path = project.out / "manifest.json"
+    doc = json.loads(manifest_path.read_text())
+    plist = {"count": 3, "short": False, "reach": ["P1"], "target": ["P2"], "likely": ["P3"],
+             "signals": {"gold": [], "silver": []}, "excluded": {}, "confirm_visa": []}
+    for entry in doc["profiles"]:
+        entry["program_list"] = plist
+    manifest_path.write_text(json.dumps(doc))
+    assert run_email(project.options(send=True), env=smtp_env(port)).sent
+    sending = [r for r in project.records() if r["state"] == "sending"]
+    assert all(r["guide"]["program_list"]["programs"] == ["P1", "P2", "P3"] for r in sending)
+    first = box.messages()[0]
+    assert "updated" not in first["Subject"] and "What changed" not in first.get_body(("plain",)).get_content()
+
+    # Dana's list changes (one program out, another in) and her guide is rebuilt; Elif's guide changes otherwise.
+    doc["profiles"][3]["program_list"] = {**plist, "likely": ["P9"], "confirm_visa": ["P9"]}
+    manifest_path.write_text(json.dumps(doc))
+    project.rebuild_pdf("dana-osei", 2)
+    project.rebuild_pdf("elif-yilmaz", 2)
+    resent = run_email(project.options(send=True, resend_changed=True), env=smtp_env(port))
+    assert sorted(resent.sent) == ["dana-osei", "elif-yilmaz"]
+    sent_on = sending[0]["at"][:10]
+    by_address = {m["To"].addresses[0].addr_spec: m for m in box.messages()[len(APPLICANTS):]}
+    dana = by_address["dana.osei@example.org"]
+    text = dana.get_body(("plain",)).get_content()
+    assert dana["Subject"] == "Dana Osei, your updated 2027 residency application guide"
+    assert f"since the version we sent on {sent_on}" in text
+    assert "- program list: 1 added, 1 removed, visa to confirm: 0 → 1" in text
+    assert "Your program list changed" in text and "Your program list changed" in dana.get_body(("html",)).get_content()
+    elif_text = by_address["elif.yilmaz@example.org"].get_body(("plain",)).get_content()
+    assert "- the wording or dates changed; band, programs, sections and program list are the same" in elif_text
+    assert "Your program list changed" not in elif_text

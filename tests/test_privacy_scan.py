@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import pytest
 
 from generator.write import privacy
 from generator.errors import BuildError
+from tests.conftest import make_profile
 from tests.golden import build_mini
 
 
@@ -17,7 +17,7 @@ def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
     out = tmp_path / "output"
     build_mini(out)
     doc = json.loads((out / "manifest.json").read_text())
-    profiles = [SimpleNamespace(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
+    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
                 for e in doc["profiles"]]
     monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
     privacy.check(out, profiles, doc["profiles"])  # clean as built
@@ -36,7 +36,7 @@ def test_repeated_pieces_are_judged_per_file(tmp_path, monkeypatch, parallel_fro
     out = tmp_path / "output"
     build_mini(out)
     doc = json.loads((out / "manifest.json").read_text())
-    profiles = [SimpleNamespace(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
+    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
                 for e in doc["profiles"]]
     monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
     ada = next(e for e in doc["profiles"] if e["id"] == "ada-okafor")
@@ -55,7 +55,7 @@ def test_repeated_pieces_are_judged_per_file(tmp_path, monkeypatch, parallel_fro
 def test_each_spelling_of_a_name_is_found_in_markup(tmp_path):
     site = tmp_path / "output" / "site"
     site.mkdir(parents=True)
-    profile = SimpleNamespace(id="ada-okafor", name="Ada Okafor", email="ada@example.org", source="profiles/ada-okafor.yaml")
+    profile = make_profile(id="ada-okafor", name="Ada Okafor", email="ada@example.org", source="profiles/ada-okafor.yaml")
     for i, planted in enumerate(["<p>Dear Ada\n   Okafor,</p>", "<p>Dear Ada&#32;Okafor</p>", "<p>x</p>\n<p>ADA OKAFOR</p>",
                                  "<a title=\"ada@example.org\">mail</a>"]):
         (site / f"page{i}.html").write_text(f"<!DOCTYPE html>\n<html>\n<body>\n{planted}\n</body>\n</html>\n")

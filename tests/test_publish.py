@@ -10,7 +10,6 @@ import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +19,7 @@ from pypdf import PdfReader
 from generator.cli import main
 from generator.errors import BuildError
 from generator.write.privacy import check as privacy_check
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_profile
 
 AS_OF = "2026-11-25"
 KEY = "publish-test-site-key-0123456789"
@@ -412,8 +411,7 @@ def test_a_failed_first_build_publishes_nothing(tmp_path: Path, monkeypatch, cap
 
 
 def test_privacy_check_on_a_tree(tmp_path: Path):
-    person = SimpleNamespace(id="ana-souza", name="Ana Souza", email="ana@example.org",
-                             source="profiles/ana-souza.yaml")
+    person = make_profile(id="ana-souza", name="Ana Souza", email="ana@example.org", source="profiles/ana-souza.yaml")
     entries = [{"id": "ana-souza", "html": "site/g/abc/index.html"}]
     own = tmp_path / "site" / "g" / "abc"
     own.mkdir(parents=True)

@@ -175,13 +175,17 @@ def test_roster_shows_delivery_from_the_ledger_and_what_changed(project: Path, s
 
 
 def test_roster_figures_next_weeks_and_cohort_calendar(project: Path):
+    exam = date.fromisoformat(AS_OF) + timedelta(days=30)
+    (project / "profiles" / "zoe-test.yaml").write_text(
+        "name: Zoe Test\nemail: zoe.test@example.org\ngraduation_year: 2024\nstep1: {result: pass, attempts: 1}\n"
+        f"step2_ck: {{result: pending, exam_date: {exam.isoformat()}}}\n")
     (project / ".matchguide").mkdir()
     (project / ".matchguide" / "ledger.jsonl").write_text('{"id": "aisha-rahman", "pdf_sha2')  # torn by a crash
     assert build("--no-pdf") == 0
     out = project / "output"
     page = roster(project)
     doc = entries(project)
-    assert set(page.rows) == set(IDS)
+    assert set(page.rows) == {*IDS, "zoe-test"}
     assert all(r["data-status"] == "not ready" for r in page.rows.values())  # no PDF to send in an HTML-only build
     assert "ignored an incomplete last record" in page.all_text
     text = page.all_text
@@ -202,8 +206,10 @@ def test_roster_figures_next_weeks_and_cohort_calendar(project: Path):
     assert len(page.agenda) == len(events)
     for (day, summary), shown in zip(events, page.agenda):
         assert shown.startswith(day.strftime("%a %d %b %Y")) and summary in shown
-    # (The sample practice exams are all in the past now: a future-dated one is a `check` warning.)
-    assert any(s.startswith("Karim Haddad: starts Step 2 CK plan") for _, s in events)
+    exam = start + timedelta(days=30)
+    assert (exam, "Zoe Test: USMLE Step 2 CK exam") in events  # the profile written for this test, below
+    assert any(line.startswith(exam.strftime("%a %d %b %Y")) and "Zoe Test: USMLE Step 2 CK exam" in line
+               for line in page.agenda)
     assert len({str(e["uid"]) for e in calendar.walk("VEVENT")}) == len(events)
     assert not list((out / "site").rglob("*cohort*")) and not list((out / "site").rglob("roster*"))
     first = (out / "cohort.ics").read_bytes()
@@ -254,3 +260,20 @@ def test_changes_are_a_short_human_diff():
     assert differences(None, after)["known"] is False
     assert differences({**before, "program_list": None}, after)["lines"][-1] == "program list: new, 2 programs (short)"
     assert differences(before, {**after, "program_list": None})["lines"][-1] == "program list: no longer in the guide"
+
+
+def test_program_list_figures_and_a_manifest_without_lists():
+    from generator.write.cohort import figures, list_figures
+
+    listed = {"id": "a", "name": "A", "source": "profiles/a.yaml", "band": "solid", "flags": [],
+              "program_list": {"count": 80, "short": True, "reach": [], "target": [], "likely": [],
+                               "confirm_visa": ["P1", "P2"]}}
+    unlisted = {"id": "b", "name": "B", "source": "profiles/b.yaml", "band": "pending", "flags": [], "program_list": None}
+    older = {"id": "c", "name": "C", "source": "profiles/c.yaml", "band": "top", "flags": ["no_usce"]}  # no key at all
+    assert list_figures(listed) == {"count": 80, "short": True, "confirm_visa": 2}
+    assert list_figures(unlisted) is None and list_figures(older) is None
+    found = figures([listed, unlisted, older], [], [], [("top", "Top"), ("solid", "Solid"), ("pending", "Pending")])
+    assert found["lists"] == {"count": 1, "short": 1, "confirm_visa": 2}
+    assert [b["count"] for b in found["by_band"]] == [1, 1, 1]
+    assert found["flags"][1] == {"flag": "no_usce", "label": "no US clinical experience", "who": ["C"]}
+    assert figures([unlisted], [], [], [("pending", "Pending")])["lists"] == {"count": 0, "short": 0, "confirm_visa": 0}

@@ -6,12 +6,13 @@ Warnings never stop a build; `check --strict` makes them fail the check.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from generator.authoring.placeholders import placeholder_warnings
 from generator.decide.facts import value_domains
 from generator.decide.rules import impossible_values
 from generator.errors import Problem
+from generator.load.profiles import Profile
 from generator.project import Inputs
 from generator.decide.profile_dates import cohort_date_warnings
 
@@ -23,7 +24,7 @@ def rule_warnings(inputs: Inputs) -> list[Problem]:
     return [warning for rule in rules for warning in impossible_values(rule, domains)]
 
 
-def check_warnings(inputs: Inputs, profiles: Sequence[Any], profiles_dir: Path) -> list[Problem]:
+def check_warnings(inputs: Inputs, profiles: Sequence[Profile], profiles_dir: Path) -> list[Problem]:
     """The rule warnings, then one per placeholder value still in a profile, then the profile dates that cannot be
     right on the build date (future practice exams, results dated in the future)."""
     return (rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)

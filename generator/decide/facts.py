@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from generator.decide import season as season_mod
+from generator.load.profiles import Practice, Profile, Step1, Step2
 from generator.load.strategy import Strategy
 
 FLAGS = (
@@ -26,7 +26,7 @@ def failures(result: str, attempts: int) -> int:
     return max(attempts - 1, 0) if result == "pass" else attempts
 
 
-def derive(profile: Any, strategy: Strategy, as_of: date) -> dict:
+def derive(profile: Profile, strategy: Strategy, as_of: date) -> dict:
     """Every fact the rules and section bodies may use, for one profile."""
     s1 = profile.step1
     s2 = profile.step2_ck
@@ -159,7 +159,7 @@ def _modifiers(strategy: Strategy) -> dict:
             "long_gap_years": strategy.long_gap_years}
 
 
-def _basis(s2: Any, latest: Any) -> dict:
+def _basis(s2: Step2 | None, latest: Practice | None) -> dict:
     if s2 and s2.result in ("pass", "fail"):
         return {"kind": "official", "score": s2.score, "date": s2.exam_date}
     if latest is not None:
@@ -243,16 +243,15 @@ def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -
 
 def schema(strategy: Strategy) -> dict:
     """Facts of a reference profile with every field set: the names and types rules may use."""
-    from types import SimpleNamespace as NS
-
-    practice = NS(date=date(2027, 3, 1), name="NBME", score=230)
-    profile = NS(
-        name="Reference", advisor="Advisor", cycle=2027, graduation_year=2020, visa="j1",
-        in_medical_school=False, usce_months=1, us_lors=1, research_items=1, target="community",
-        oet_passed=True, ecfmg_certified=True, country="Country", medical_school="School",
-        step1=NS(result="pass", attempts=1, score=230),
-        step2_ck=NS(result="pending", score=230, attempts=0, exam_date=date(2027, 6, 1),
-                    practice=(practice,), qbank_percent=60.0),
+    practice = Practice(date=date(2027, 3, 1), name="NBME", score=230)
+    profile = Profile(
+        id="reference", name="Reference", email="reference@example.org", advisor="Advisor", cycle=2027,
+        graduation_year=2020, visa="j1", in_medical_school=False, usce_months=1, us_lors=1, research_items=1,
+        target="community", oet_passed=True, ecfmg_certified=True, notes=None, country="Country",
+        medical_school="School", source="reference", digest="",
+        step1=Step1(result="pass", attempts=1, score=230),
+        step2_ck=Step2(result="pending", score=230, attempts=0, exam_date=date(2027, 6, 1),
+                       practice=(practice,), qbank_percent=60.0),
     )
     facts = derive(profile, strategy, date(2027, 1, 1))
     # Keep lists non-empty so `plan.phases[0].start` can be checked.

@@ -102,15 +102,15 @@ def _parse(text: str) -> nodes.Node:
     return node
 
 
-def _path(node: nodes.Node) -> list[Any] | None:
+def fact_path(node: nodes.Node) -> list[Any] | None:
     """`a.b[0]` -> ['a', 'b', 0]; None when the node is not a plain fact path."""
     if isinstance(node, nodes.Name):
         return [node.name]
     if isinstance(node, nodes.Getattr):
-        base = _path(node.node)
+        base = fact_path(node.node)
         return None if base is None else base + [node.attr]
     if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        base = _path(node.node)
+        base = fact_path(node.node)
         return None if base is None else base + [node.arg.value]
     return None
 
@@ -127,7 +127,7 @@ def _check(node: nodes.Node, schema: dict, names: list[str]) -> None:
     if isinstance(node, nodes.Operand) and node.op not in ("eq", "ne", "in", "notin", *_ORDERING):
         raise RuleError(f"operator {node.op!r} is not allowed in rules", node.lineno)
     if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
-        path = _path(node)
+        path = fact_path(node)
         if path is None:
             raise RuleError("only fact names, `.attribute` and `[literal]` may be used to reach a fact", node.lineno)
         _resolve(path, schema, node.lineno)
@@ -174,7 +174,7 @@ def _kind(node: nodes.Node, schema: dict) -> str | None:
     if isinstance(node, nodes.Const):
         value = node.value
     else:
-        path = _path(node)
+        path = fact_path(node)
         try:
             value = _resolve(path, schema, node.lineno) if path is not None else None
         except RuleError:
@@ -194,7 +194,7 @@ def _is_boolean(node: nodes.Node, schema: dict) -> bool:
         return _is_boolean(node.left, schema) and _is_boolean(node.right, schema)
     if isinstance(node, nodes.Const):
         return isinstance(node.value, bool)
-    path = _path(node)
+    path = fact_path(node)
     return path is not None and isinstance(_resolve(path, schema, node.lineno), bool)
 
 
@@ -225,7 +225,7 @@ def _eval(node: nodes.Node, facts: dict) -> Any:
                 return False
             left = right
         return True
-    path = _path(node)
+    path = fact_path(node)
     value: Any = facts
     for part in path or ():
         try:
@@ -287,7 +287,7 @@ def _fact_and_literals(left: nodes.Node, op: str, right: nodes.Node) -> list[tup
         return None
 
     def fact(node: nodes.Node) -> str | None:
-        path = _path(node)
+        path = fact_path(node)
         return None if path is None else ".".join(map(str, path))
 
     pairs = []

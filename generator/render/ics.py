@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 
 from generator import GENERATOR
+from generator.load.profiles import Profile
 
 UID_DOMAIN = "matchguide.invalid"
 
@@ -30,7 +30,7 @@ class Milestone:
     description: str
 
 
-def milestones(facts: dict, profile: Any) -> list[Milestone]:
+def milestones(facts: dict, profile: Profile) -> list[Milestone]:
     """Every dated milestone of one applicant, in date order."""
     dates = facts["dates"]
     found = [
@@ -87,7 +87,7 @@ def uid(applicant_id: str, event_id: str) -> str:
     return f"{digest}@{UID_DOMAIN}"
 
 
-def ics_for(facts: dict, profile: Any) -> bytes:
+def ics_for(facts: dict, profile: Profile) -> bytes:
     """The applicant's milestones as iCalendar (RFC 5545) bytes; identical inputs give identical bytes.
 
     Written directly: the format is a few fixed lines, and icalendar's general serializer

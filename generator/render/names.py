@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 from jinja2 import nodes
 
+from generator.decide.rules import fact_path
+
 _JINJA_LOCALS = {"loop", "caller", "varargs", "kwargs", "self"}
 _DICT_METHODS = {"items", "keys", "values", "get"}
 _GUARDS = {"defined", "undefined", "none"}  # `x is defined`: the body itself asks whether the name exists
@@ -31,10 +33,10 @@ def unknown_names(tree: nodes.Template, facts: dict, globals_: Iterable[str]) ->
     known = set(facts) | stored | set(globals_) | _JINJA_LOCALS
     asked = [t.node for t in tree.find_all(nodes.Test) if t.name in _GUARDS]
     asked += [f.node for f in tree.find_all(nodes.Filter) if f.name in ("default", "d") and f.node is not None]
-    guarded = {_dotted(_path(node)) for node in asked if _path(node) is not None}
+    guarded = {_dotted(fact_path(node)) for node in asked if fact_path(node) is not None}
     found: dict[tuple[int, str], str] = {}
     for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Getitem)):
-        path = _path(node)
+        path = fact_path(node)
         if path is None or getattr(node, "ctx", "load") != "load" or isinstance(node, nodes.Name) and path[0] in known:
             continue
         if any(_dotted(path[:i]) in guarded for i in range(1, len(path) + 1)):
@@ -48,19 +50,6 @@ def unknown_names(tree: nodes.Template, facts: dict, globals_: Iterable[str]) ->
         if message:
             found.setdefault((node.lineno, message), message)
     return sorted((line, message) for (line, _), message in found.items())
-
-
-def _path(node: nodes.Node) -> list[Any] | None:
-    """`a.b[0]` -> ['a', 'b', 0]; None when the chain holds anything but names, attributes and literal keys."""
-    if isinstance(node, nodes.Name):
-        return [node.name]
-    if isinstance(node, nodes.Getattr):
-        base = _path(node.node)
-        return None if base is None else base + [node.attr]
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        base = _path(node.node)
-        return None if base is None else base + [node.arg.value]
-    return None
 
 
 def _dotted(path: list[Any]) -> str:
@@ -102,7 +91,7 @@ def _loop_shapes(tree: nodes.Template, facts: dict, stored: set[str]) -> dict[st
     for loop in tree.find_all(nodes.For):
         if not isinstance(loop.target, nodes.Name) or targets.get(loop.target.name) != 1:
             continue
-        path = _path(loop.iter)
+        path = fact_path(loop.iter)
         if path is None or path[0] in stored or path[0] not in facts:
             continue
         value: Any = facts

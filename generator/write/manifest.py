@@ -9,11 +9,12 @@ from typing import Any
 from generator import GENERATOR
 from generator.errors import Problem
 from generator.decide.selection import Decisions
+from generator.load.profiles import Profile
 
 NAME = "manifest.json"
 
 
-def entry(profile: Any, facts: dict, selection: Decisions, *, html: str, pdf: str | None) -> dict:
+def entry(profile: Profile, facts: dict, selection: Decisions, *, html: str, pdf: str | None) -> dict:
     """One applicant's manifest record."""
     return {
         "id": profile.id,

@@ -12,15 +12,16 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 from generator.errors import BuildError, Problem
+from generator.load.profiles import Profile
 
 
-def check(out_root: Path, profiles: Iterable[Any], entries: list[dict]) -> None:
+def check(out_root: Path, profiles: Iterable[Profile], entries: list[dict]) -> None:
     """Raise BuildError listing every published file or path that exposes an applicant's data."""
     own_folder = {e["id"]: str(Path(e["html"]).parent) + "/" for e in entries}
-    owners: dict[str, list[tuple[str, Any]]] = {}
+    owners: dict[str, list[tuple[str, Profile]]] = {}
     for profile in profiles:
         for what, value in (("email", profile.email), ("id", profile.id), ("name", profile.name)):
             owners.setdefault(_normal(value).lower(), []).append((what, profile))
@@ -59,7 +60,7 @@ def _scan_in_worker(path: Path) -> list[Problem]:
     return _scan_file(path, *_SCAN)
 
 
-def _scan_file(path: Path, own_folder: dict[str, str], owners: dict[str, list[tuple[str, Any]]],
+def _scan_file(path: Path, own_folder: dict[str, str], owners: dict[str, list[tuple[str, Profile]]],
                pattern: re.Pattern[str], out_root: Path, seen: dict[str, tuple[str, ...]]) -> list[Problem]:
     """Every exposure in one published file: in its path or its text."""
     rel = path.relative_to(out_root).as_posix()
@@ -138,7 +139,7 @@ def _readable(path: Path) -> str:
     return _normal(text)
 
 
-def _owners_of(found: str, owners: dict[str, list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
+def _owners_of(found: str, owners: dict[str, list[tuple[str, Profile]]]) -> list[tuple[str, Profile]]:
     """The owners of a matched value (the match may differ from the key in case only)."""
     key = found.lower()
     if key in owners:

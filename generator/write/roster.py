@@ -21,6 +21,7 @@ from generator.deliver import ledger
 from generator.deliver.addresses import ALLOW_EXAMPLE_ENV, undeliverable
 from generator.deliver.changes import differences, snapshot
 from generator.errors import DeliveryError
+from generator.load.profiles import Profile
 from generator.project import display
 from generator.render.cohort_chart import STATES, delivery_by_band
 from generator.render.html import Renderer
@@ -32,7 +33,7 @@ ICS_NAME = "cohort.ics"
 TEMPLATE = "roster.html"
 
 
-def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequence[Any],
+def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequence[Profile],
           ledger_path: Path | None = None) -> None:
     """Write the roster and the cohort calendar into the staged output, beside the manifest."""
     as_of = date.fromisoformat(doc["as_of"])
@@ -77,7 +78,7 @@ def read_ledger(path: Path) -> tuple[ledger.History, dict]:
 STATUS_ORDER = ("failed", "unknown", "changed", "not ready", "not sent", "sent")
 
 
-def row(entry: dict, profile: Any, history: ledger.History, path_of: Any, doc: dict, upcoming: Any,
+def row(entry: dict, profile: Profile | None, history: ledger.History, path_of: Any, doc: dict, upcoming: Any,
         band_rank: dict[str, int]) -> dict:
     """One applicant's line: the manifest entry, its program list, delivery, changes and next date."""
     band = entry["band"]
@@ -97,7 +98,7 @@ def row(entry: dict, profile: Any, history: ledger.History, path_of: Any, doc: d
     }
 
 
-def _delivery(entry: dict, profile: Any, history: ledger.History, path_of: Any, doc: dict) -> tuple[dict, list[str]]:
+def _delivery(entry: dict, profile: Profile | None, history: ledger.History, path_of: Any, doc: dict) -> tuple[dict, list[str]]:
     """Where this guide stands: state, a short label, why; and what changed since the guide last sent."""
     pdf = entry.get("pdf")
     if not isinstance(pdf, str) or not path_of(pdf).is_file():
@@ -122,10 +123,10 @@ def _delivery(entry: dict, profile: Any, history: ledger.History, path_of: Any, 
     return {"state": "not sent", "label": "not sent yet", "detail": None}, []
 
 
-def _not_ready(profile: Any) -> str | None:
+def _not_ready(profile: Profile | None) -> str | None:
     if profile is None:
         return "the profile did not load in this build"
-    if not getattr(profile, "email", None):
+    if not profile.email:
         return "no email address in the profile"
     # as `email` judges the address in this environment
     return undeliverable(profile.email, allow_example=os.environ.get(ALLOW_EXAMPLE_ENV, "").strip() == "1")
