@@ -40,6 +40,8 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
     site.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
     site.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
     site.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    site.add_argument("--programs", type=Path, metavar="FILE",
+                      help="the program spreadsheet, .csv or .xlsx (default: content/data/programs.csv when it exists)")
     only = argparse.ArgumentParser(add_help=False)
     only.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     sheet = argparse.ArgumentParser(add_help=False)  # import and export: profiles checked against the strategy data
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "An example needs both its band and its rule.",
                        epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25", parents=[shared["site"]])
     p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
+    p.add_argument("--programs-only", action="store_true",
+                   help="show only the program list: every program of the spreadsheet, on the list or not, and why")
     p.set_defaults(func=cmd_explain, only=None)
 
     p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
@@ -173,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
     p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
+    p.add_argument("--programs", type=Path, metavar="FILE",
+                   help="the program spreadsheet the guides were built from (default: content/data/programs.csv); "
+                        "if it changed since the build, --send refuses until you build again")
     p.add_argument("--resend-changed", action="store_true", help="re-send guides whose PDF changed since it was sent")
     p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
@@ -188,7 +195,7 @@ def _options(args: argparse.Namespace) -> Any:
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
         only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
-        ledger=getattr(args, "ledger", None),
+        ledger=getattr(args, "ledger", None), programs=getattr(args, "programs", None),
     )
 
 
@@ -251,30 +258,36 @@ def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
     from generator.authoring.lint import check_warnings
     from generator.build import check
-    from generator.decide.facts import derive
-    from generator.decide.selection import select
+    from generator.decide.program_view import list_summary
 
-    inputs, profiles, problems = check(_options(args))
+    inputs, guides, problems = check(_options(args))
+    profiles = [guide.profile for guide in guides]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
-    warnings = check_warnings(inputs, profiles, args.profiles)
+    # Unknown spreadsheet columns too: advisors keep their own, so a warning; an error under --strict.
+    warnings = check_warnings(inputs, profiles, args.profiles) + list(inputs.programs.warnings if inputs.programs else ())
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
-        for profile in profiles:
-            facts = derive(profile, inputs.strategy, inputs.as_of)
-            sel = select(facts, inputs.rules)
-            print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
+        for guide in guides:
+            sel = guide.selection
+            print(f"{guide.profile.id}: band {guide.facts['band']['id']}, layout {sel.layout.id}")
             print(f"  sections: {', '.join(s.id for s in sel.sections)}")
             print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
             print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
+            print(f"  program list: {list_summary(guide.program_list, guide.facts['program_list_status'])}")
     coverage = []
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
-        cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
+        cohort = [(guide.profile, guide.facts, guide.selection) for guide in guides]
+        cov = cohort_coverage(inputs, cohort, cohort_source=str(args.profiles))
         if args.coverage:
+            from generator.authoring.program_report import coverage_lines
+
             print(format_matrix(cov), end="")
+            decided = [(guide.profile.id, guide.facts) for guide in guides]
+            print("\n".join(coverage_lines(decided, inputs.program_index, inputs.program_status)))
         coverage = list(cov.warnings)
         for w in coverage:
             print(f"warning: {w}", file=sys.stderr)
@@ -292,12 +305,18 @@ def _report_failure(exc: MatchguideError) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """`matchguide explain`."""
     from generator.authoring.explain import explain_applicant, format_text
+    from generator.authoring.program_report import explain_programs
 
     try:
+        if args.programs_only:
+            print("\n".join(explain_programs(_options(args), args.id)))
+            return EXIT_OK
         explanation, others = explain_applicant(_options(args), args.id)
+        programs = explain_programs(_options(args), args.id)[1:]
     except MatchguideError as exc:
         return _report_failure(exc)
     print(format_text(explanation), end="")
+    print("\n".join(programs))
     if others:
         print(f"note: {len(others)} problem(s) in other profiles; `matchguide check` lists them", file=sys.stderr)
     return EXIT_OK
@@ -361,7 +380,7 @@ def cmd_email(args: argparse.Namespace) -> int:
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
         only=args.only, limit=args.limit, rate_per_minute=args.rate, resend_changed=args.resend_changed,
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
-        profiles_dir=args.profiles,
+        profiles_dir=args.profiles, programs=args.programs,
     )
     console = ConsoleProgress(sys.stderr)
     try:

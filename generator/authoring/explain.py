@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from generator.decide import facts as facts_mod
+from generator.decide.program_view import attach
 from generator.decide.selection import KINDS, Decision, Rulebook, select
 from generator.errors import InputError, Problem
 from generator.project import BuildOptions, display, load_cohort, load_inputs
@@ -175,4 +176,5 @@ def explain_applicant(options: BuildOptions, applicant_id: str) -> tuple[Explana
         raise InputError(own or problems or Problem(display(options.profiles), None, None,
                                                     f"no profile has the id '{applicant_id}'"))
     facts = facts_mod.derive(found, inputs.strategy, inputs.as_of)
+    attach(facts, inputs.program_index, inputs.program_status)  # as the build does: rules may read the list
     return explain(facts, inputs.rules, applicant_id=found.id, source=found.source), problems

@@ -15,7 +15,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import (FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound,
                     TemplateSyntaxError, nodes)
@@ -35,6 +35,7 @@ from generator.load.strategy import Strategy
 MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`
 MAX_EXPONENT = 64
 GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
+SHEET_PARTIAL = "partials/program-table.html"  # the theme's program table; its words also head the download
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -162,6 +163,8 @@ class Page:
     for_pdf: bool = False
     pdf_href: str | None = None
     ics_href: str | None = None
+    sheet_href: str | None = None  # the applicant's program list as a spreadsheet (.csv), in their guide folder
+    sheet_xlsx_href: str | None = None  # the same, as an Excel workbook
 
 
 class Renderer:
@@ -188,6 +191,7 @@ class Renderer:
         _filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
+        self._sheet: tuple[dict[str, str], Callable[[dict], str]] | None = None
         self._facts_shape = facts_schema(strategy)  # what bodies may name
         self._bodies: dict[str, Template] = {}
         self._runaway: dict[str, Problem] = {}
@@ -345,6 +349,22 @@ class Renderer:
         }
         return self._render_page(selection.layout.template, page, guide=guide)
 
+    def sheet_wording(self) -> tuple[dict[str, str], Callable[[dict], str]]:
+        """The theme's words for the downloadable program list: column headers, and why a program is listed."""
+        if self._sheet is None:
+            module = self.theme_env.get_template(SHEET_PARTIAL).module
+            columns = {str(k): str(v) for k, v in dict(getattr(module, "sheet_columns", {})).items()}
+            said: dict[tuple, str] = {}  # the words depend on these values only: each phrase is made once
+
+            def why(p: dict) -> str:
+                key = (p["basis"], p["margin"], p["img_percent"], p["step2_typical"])
+                if key not in said:
+                    said[key] = " ".join(Markup(module.why(p)).striptags().split())
+                return said[key]
+
+            self._sheet = (columns, why)
+        return self._sheet
+
     def render_fixed(self, which: str, page: Page) -> str:
         """The landing page (`landing`) or the 404 page (`not_found`): no personal data."""
         return self._render_page(getattr(self.theme, which), page)
@@ -375,7 +395,7 @@ class Renderer:
 
 _SLOT = re.compile("\ue000([0-9]+)\ue001")
 # A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
-_BLOCK_START = re.compile(r"(?:^|\n)[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*$")
+_BLOCK_START = re.compile(r"[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*")  # matched from the line's start
 
 
 def _is_plain(text: str) -> bool:
@@ -396,7 +416,7 @@ def _unslot_structural(text: str, slots: list[str]) -> str:
     def keep(m: re.Match) -> str:
         value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
         if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
-                                    and _BLOCK_START.search(text, 0, m.start())):
+                                    and _BLOCK_START.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start())):
             return value
         return m.group(0)
 

@@ -31,7 +31,7 @@ def check(out_root: Path, profiles: Iterable[Profile], entries: list[dict]) -> N
     # Texts are lower-cased once, like the values, which is much faster than a case-blind regex.
     pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])")
     site = out_root / "site"
-    files = sorted(p for p in site.rglob("*") if p.is_file()) if site.is_dir() else []
+    files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names) if p.is_file())
     scan = (own_folder, owners, pattern, out_root, {})
     problems: set[Problem] = set()
     workers = min(os.cpu_count() or 1, len(files) // PARALLEL_FROM)
@@ -83,15 +83,20 @@ def _values_in(path: Path, pattern: re.Pattern[str], seen: dict[str, tuple[str, 
     """
     if path.suffix.lower() not in _MARKUP:
         return [m.group(1) for m in pattern.finditer(_readable(path).lower())]
-    found: list[str] = []
-    for i, piece in enumerate(path.read_bytes().decode("utf-8", "replace").split("\n<")):
-        piece = piece if i == 0 else "<" + piece
+    first, *rest = path.read_bytes().decode("utf-8", "replace").split("\n<")
+    found = list(_search(first, pattern))
+    for piece in rest:  # each without the `<` it was cut before: put back for the search, not for the lookup
         values = seen.get(piece)
         if values is None:
-            text = _normal(html.unescape(piece)).lower()
-            values = seen[piece] = tuple(m.group(1) for m in pattern.finditer(text))
-        found += values
+            values = seen[piece] = _search("<" + piece, pattern)
+        if values:
+            found += values
     return found
+
+
+def _search(markup: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """The values in a piece of markup as a reader sees it: references decoded, spaces collapsed."""
+    return tuple(m.group(1) for m in pattern.finditer(_normal(html.unescape(markup)).lower()))
 
 
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
@@ -127,6 +132,9 @@ def _readable(path: Path) -> str:
     """A file's text as a reader sees it: character references decoded, ICS lines unfolded, spaces collapsed."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
+    if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
+        data = _unzipped_xml(data)
+        suffix = ".xml"
     if suffix == ".pdf":
         # Compressed page streams are noise to a text search (a short id turns up in them by chance);
         # what a PDF says in the clear is its metadata and structure, which stay.
@@ -137,6 +145,24 @@ def _readable(path: Path) -> str:
     elif suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text)
     return _normal(text)
+
+
+def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
+    """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; the raw bytes if it is no zip."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts, total = [], 0
+            for info in archive.infolist():
+                if info.filename.endswith(".xml") and total + info.file_size <= limit:
+                    parts.append(archive.read(info))
+                    total += info.file_size
+            # Tags apart, so the text of neighbouring cells does not run together into one word.
+            return re.sub(rb"<[^>]*>", b" ", b" ".join(parts))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return data
 
 
 def _owners_of(found: str, owners: dict[str, list[tuple[str, Profile]]]) -> list[tuple[str, Profile]]:
