@@ -97,7 +97,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
         finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
-               options.ledger)
+               options.ledger, {g.profile.id: g.facts for g in guides})
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
