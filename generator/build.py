@@ -107,7 +107,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         extra["program_sheet"] = program_sheet_record(inputs)
         extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, cohort, result.entries + result.stale, options.ledger, scanned=True)
+        finish(staged, doc, inputs.renderer, cohort, result.entries + result.stale, options.ledger,
+               {g.profile.id: g.facts for g in guides}, scanned=True)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result

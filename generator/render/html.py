@@ -24,6 +24,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from generator.render import charts
+from generator.render.filters import install_filters, md_escape
 from generator.render.markdown import make_markdown, render_blocks
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
@@ -99,60 +100,6 @@ def deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>&~^:\"'=$@%;,/?"
-_MD_ESCAPES = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # one pass in C, for every printed value
-
-
-def md_escape(value: Any) -> str:
-    """Escape every Markdown-significant character so a value renders as literal text."""
-    text = value if isinstance(value, str) else format_value(value)
-    return text.translate(_MD_ESCAPES)
-
-
-def format_value(value: Any) -> str:
-    """Plain text for a fact value: dates spelled out, None as an empty string."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return long_date(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def long_date(value: date | None) -> str:
-    """`1 September 2027`."""
-    return "" if value is None else f"{value.day} {value:%B %Y}"
-
-
-def short_date(value: date | None) -> str:
-    """`1 Sep 2027`."""
-    return "" if value is None else f"{value.day} {value:%b %Y}"
-
-
-def month_year(value: date | None) -> str:
-    """`September 2027`."""
-    return "" if value is None else f"{value:%B %Y}"
-
-
-def money(value: Any) -> str:
-    """US dollars without cents: `$3,630`."""
-    return "" if value is None else f"${int(value):,}"
-
-
-def number(value: Any) -> str:
-    """A number with thousands separators; whole floats without decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
-
-
-def _filters(env: SandboxedEnvironment) -> None:
-    env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
-
-
 @dataclass(frozen=True)
 class Page:
     """Where a page sits in the site and what it links to."""
@@ -184,11 +131,11 @@ class Renderer:
         self._slotted: set[str] = set()
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
-        _filters(self.body_env)
+        install_filters(self.body_env)
         # One build, one theme: no re-checking each template file's time on every include (a stat per include).
         self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
                                         undefined=StrictUndefined, auto_reload=False)
-        _filters(self.theme_env)
+        install_filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
         self._sheet: tuple[dict[str, str], Callable[[dict], str]] | None = None
