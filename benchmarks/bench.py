@@ -25,7 +25,8 @@ from benchmarks.hugo import average_size, hugo_comparison
 from generator import GENERATOR
 from generator.render.pdf_pool import default_workers
 
-TARGETS = {"overhead": 1.10, "speedup": 1.85, "noop_pct": 3.0, "hugo_ratio": 2.0, "memory_ratio": 1.2}
+TARGETS = {"overhead": 1.10, "speedup": 1.85, "noop_pct": 3.0, "hugo_ratio": 2.0, "memory_ratio": 1.2,
+           "list_ratio": 1.05, "xlsx_ratio": 2.0}
 
 
 def _options(project: Path, out: Path, **extra: Any) -> Any:
@@ -40,11 +41,15 @@ def _options(project: Path, out: Path, **extra: Any) -> Any:
 
 def _child(kind: str, spec: dict) -> dict:
     """Run one measured task in this (fresh) process and return its figures."""
-    if kind == "bare" or spec["pdf"]:
+    if kind == "bare" or spec.get("pdf"):
         import generator.render.pdf  # noqa: F401  (WeasyPrint's one-off import stays outside the clock, for both sides)
 
     start, cpu = time.perf_counter(), _cpu()
-    figures = _child_build(spec) if kind == "build" else _child_bare(spec)
+    from benchmarks import program_lists
+
+    children = {"build": _child_build, "bare": _child_bare, "lists": program_lists.child_lists,
+                "read": program_lists.child_read}
+    figures = children[kind](spec)
     figures["seconds"] = time.perf_counter() - start
     figures["cpu"] = _cpu() - cpu
     figures["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -60,8 +65,9 @@ def _cpu() -> float:
 def _child_build(spec: dict) -> dict:
     from generator.build import build
 
+    programs = Path(spec["programs"]) if spec.get("programs") else None
     options = _options(Path(spec["project"]), Path(spec["out"]), as_of=AS_OF, pdf=spec["pdf"], jobs=spec["jobs"],
-                       only=spec["only"])
+                       only=spec["only"], programs=programs)
     result = build(options)
     return {"rebuilt": result.rebuilt, "kept": len(result.kept), "removed": result.removed,
             "problems": [str(p) for p in result.problems]}
@@ -170,7 +176,7 @@ def edit_rarest_section(project: Path, manifest: dict) -> tuple[str, set[str]]:
 
 def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = Path("content"),
         theme: Path = Path("themes/default"), hugo: str | None = "hugo", workdir: Path | None = None,
-        hugo_runs: int = 3) -> dict:
+        hugo_runs: int = 3, n_lists: int | None = None) -> dict:
     """Every measurement and check of the benchmark, for a synthetic cohort of n; the figures as a dict.
 
     The full build, no-op, edit and removal use all n guides; the comparisons (1 job against all jobs, each
@@ -209,6 +215,12 @@ def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = 
         if hugo and n_html:
             figures["hugo"] = hugo_comparison(root, project, n_html, hugo, jobs, figures["guide_html_bytes"],
                                               runs=hugo_runs, write_cohort=write_cohort, as_of=AS_OF)
+        n_lists = n_html if n_lists is None else n_lists
+        if n_lists:
+            from benchmarks.program_lists import compare
+
+            figures["program_list"] = compare(root, project, n_lists, jobs, build=_build, run_child=_run_child,
+                                              write_cohort=write_cohort)
         figures["summary"] = summarize(figures)
         return figures
 
@@ -268,6 +280,15 @@ def summarize(figures: dict) -> dict:
         ratios = [o["wall"] / t["wall"] for o, t in zip(h["ours_runs"], h["hugo_runs"])]
         out["hugo_ratio_runs"] = [min(ratios), max(ratios)]
         met["hugo_ratio"] = out["hugo_ratio"] <= TARGETS["hugo_ratio"]
+    if "program_list" in figures:
+        pl = figures["program_list"]
+        out["list_ratio"] = pl["with"]["wall"] / pl["without"]["wall"]
+        out["list_cpu_ratio"] = pl["with"]["cpu"] / pl["without"]["cpu"]
+        out["decide_pct"] = 100 * pl["decide"]["decide_seconds"] / pl["without"]["wall"]
+        out["xlsx_ratio"] = pl["read"]["xlsx_seconds"] / pl["read"]["csv_seconds"]
+        out["list_memory_ratio"] = pl["with"]["rss_mib"] / pl["half"]["rss_mib"]
+        met["decide_pct"] = out["decide_pct"] <= 100 * (TARGETS["list_ratio"] - 1)
+        met["list_memory_ratio"] = out["list_memory_ratio"] <= TARGETS["memory_ratio"]
     out["met"] = met
     return out
 
@@ -311,6 +332,18 @@ def table(figures: dict) -> str:
         rows.append((f"  whole commands, best of {h['runs']} runs each", f"each run's ratio {low:.2f}x-{high:.2f}x{cpu}"))
         rows.append(("  average page, ours / Hugo's",
                      f"{h['our_page_bytes'] / 1024:.0f} KiB / {h['hugo_page_bytes'] / 1024:.0f} KiB"))
+    if "program_list" in figures:
+        pl, g = figures["program_list"], figures["program_list"]["guides"]
+        rows.append((f"deciding {g} lists vs {pl['rows']} programs", f"{pl['decide']['decide_seconds']:.2f} s = "
+                     f"{m['decide_pct']:.1f}% of the HTML build without a spreadsheet "
+                     f"({pl['without']['wall']:.2f} s)", f"<= {100 * (t['list_ratio'] - 1):.0f}%", ok["decide_pct"]))
+        rows.append((f"HTML only, {g} guides, with lists / without", f"{m['list_ratio']:.2f}x wall, "
+                     f"{m['list_cpu_ratio']:.2f}x CPU (lists rendered, and sheets written)"))
+        rows.append((f"reading {pl['rows']} programs, .xlsx / .csv", f"{pl['read']['xlsx_seconds'] * 1000:.0f} ms / "
+                     f"{pl['read']['csv_seconds'] * 1000:.0f} ms = {m['xlsx_ratio']:.1f}x", f"<= {t['xlsx_ratio']:.0f}x",
+                     "yes" if m["xlsx_ratio"] <= t["xlsx_ratio"] else "NO (README says why)"))
+        rows.append((f"peak RSS with lists, {g} / {g // 2} guides", f"{pl['with']['rss_mib']:.0f} / "
+                     f"{pl['half']['rss_mib']:.0f} MiB", f"<= {t['memory_ratio']:.1f}x", ok["list_memory_ratio"]))
     rows = [(*r, "", "")[:4] for r in rows]
     head = (f"matchguide bench: {n} synthetic guides ({figures['pages_per_guide']} PDF pages, "
             f"{figures['guide_html_bytes'] / 1024:.0f} KiB of HTML each on average), {j} jobs on {figures['cpus']} CPUs, "
@@ -343,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, help="PDF worker processes (default: CPU count)")
     parser.add_argument("--out", type=Path, default=Path("output"), help="where bench.json goes (default: output)")
     parser.add_argument("--hugo", default=shutil.which("hugo"), help="the hugo command (default: from PATH)")
+    parser.add_argument("--n-lists", type=int, help="guides for the program-list measurements (default: --n-html; "
+                        "0 skips them)")
     parser.add_argument("--hugo-runs", type=int, default=3, help="runs of each side of the Hugo comparison (default: 3)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -352,7 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.hugo and args.n_html:
         print("note: hugo not found, so the Hugo comparison is skipped; install Debian's `hugo` package "
               "(`make bench` does that when run as root) or pass --hugo PATH", file=sys.stderr)
-    figures = run(args.n, n_html=args.n_html, jobs=args.jobs, hugo=args.hugo, hugo_runs=args.hugo_runs)
+    figures = run(args.n, n_html=args.n_html, jobs=args.jobs, hugo=args.hugo, hugo_runs=args.hugo_runs,
+                  n_lists=args.n_lists)
     print(table(figures), end="")
     print(f"-> {write_report(figures, args.out)}")
     checks = ("edit_exact", "removal_ok", "reproducible")

@@ -16,12 +16,15 @@ from typing import Callable, Iterator
 
 from generator import __version__
 from generator.decide.facts import derive
+from generator.decide.program_list import ProgramList, digest_of
+from generator.decide.program_view import attach
 from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, MatchguideError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
 from generator.project import BuildOptions, Inputs, display, load_cohort, load_inputs, whole_cohort
 from generator.render.html import Page
+from generator.render import sheets
 from generator.render.ics import ics_for
 from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
@@ -33,6 +36,8 @@ from generator.write.writer import BuildLock, StagedOutput
 # The detour named: each guide's PDF variant goes to its worker as a file in the staging tree, not through
 # the pipe, so the build's memory stays flat however many guides wait for a worker. Removed before the switch.
 PDF_SOURCES = ".pdf-src"
+# The applicant's program list to download, in their own guide folder (the capability URL, never guessable).
+SHEET_CSV, SHEET_XLSX = "program-list.csv", "program-list.xlsx"
 
 
 @dataclass
@@ -61,7 +66,8 @@ class Guide:
     profile: Profile
     facts: dict
     selection: Decisions
-    slug: str
+    slug: str = ""  # the guide's folder under site/g/; empty when nothing is written (`check`)
+    program_list: ProgramList | None = None
 
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResult:
@@ -72,7 +78,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         inputs = load_inputs(options)
         profiles, problems = load_cohort(options, inputs)
         reporter.event("start", guides=len(profiles), pdf=options.pdf)
-        _report(result, reporter, problems)
+        _report(result, reporter, problems + program_sheet_problems(inputs))
+        for warning in inputs.programs.warnings if inputs.programs else ():
+            reporter.event("warning", problem=warning)
         key = site_key(options.state / "site.key")
         guides = [decide(profile, inputs, key) for profile in profiles]
         previous = _previous_guides(staged.real)
@@ -85,19 +93,37 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         _carry_over(staged, previous, options, result, reporter)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
+        extra["program_sheet"] = program_sheet_record(inputs)
         extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
         finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
-               options.ledger)
+               options.ledger, {g.profile.id: g.facts for g in guides})
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
 
 
-def decide(profile: Profile, inputs: Inputs, key: bytes) -> Guide:
-    """Derive one applicant's facts once and let the rules choose the guide's contents (pure)."""
+def decide(profile: Profile, inputs: Inputs, key: bytes | None = None) -> Guide:
+    """Derive one applicant's facts once, decide their program list, let the rules choose the contents (pure)."""
     facts = derive(profile, inputs.strategy, inputs.as_of)
-    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id))
+    programs = attach(facts, inputs.program_index, inputs.program_status)
+    return Guide(profile, facts, select(facts, inputs.rules), slug(key, profile.id) if key is not None else "",
+                 programs)
+
+
+def program_sheet_record(inputs: Inputs) -> dict | None:
+    """The manifest's note of the program spreadsheet the lists came from (`email` checks it is still the same)."""
+    sheet = inputs.programs
+    if sheet is None:
+        return None
+    # No path: the same rows from a .csv and an .xlsx give the same manifest.
+    return {"digest": sheet.digest, "programs": len(sheet.programs), "errors": len(sheet.errors),
+            "warnings": len(sheet.warnings)}
+
+
+def program_sheet_problems(inputs: Inputs) -> list[Problem]:
+    """The program spreadsheet's errors: each is the build's problem (exit 1); the guides are built without lists."""
+    return list(inputs.programs.errors) if inputs.programs else []
 
 
 def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
@@ -105,6 +131,9 @@ def guide_digest(guide: Guide, inputs: Inputs, with_pdf: bool) -> str:
     h = hashlib.sha256()
     for part in (__version__, guide.profile.digest, inputs.strategy.digest, inputs.theme.digest, inputs.as_of.isoformat(),
                  str(inputs.cycle), guide.slug, guide.selection.layout.id, str(with_pdf),
+                 # the applicant's own list (what their guide shows of it), not the whole spreadsheet
+                 guide.facts["program_list_status"], digest_of(guide.program_list),
+                 str(inputs.program_index.invented if inputs.program_index else None),
                  *(f"{i.kind}:{i.id}:{i.digest}" for i in guide.selection.items())):
         h.update(part.encode() + b"\0")
     return h.hexdigest()
@@ -156,7 +185,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
         profile = guide.profile
         pdf_rel = f"pdf/{profile.id}.pdf" if options.pdf else None
         record = manifest.entry(profile, guide.facts, guide.selection, html=f"{GUIDE_DIR}/{guide.slug}/index.html",
-                                pdf=pdf_rel)
+                                pdf=pdf_rel, program_list=guide.program_list.record() if guide.program_list else None)
         record["digest"] = guide_digest(guide, inputs, options.pdf)
         old = previous.get(profile.id)
         if not options.force and old and old.get("digest") == record["digest"] and _keep(staged, record):
@@ -178,6 +207,9 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
         folder = record["html"].rsplit("/", 1)[0]
         staged.write_text(record["html"], pages["web"])
         staged.write_bytes(f"{folder}/guide.ics", pages["ics"])
+        for name in (SHEET_CSV, SHEET_XLSX):
+            if name in pages:
+                staged.write_bytes(f"{folder}/{name}", pages[name])
         if options.pdf:
             source = staged.write_text(f"{PDF_SOURCES}/{profile.id}.html", pages["pdf"])
             submit(PdfJob(
@@ -229,20 +261,37 @@ def _render_in_worker(index: int) -> tuple[dict, list[Problem]]:
 
 def _render_pages(guide: Guide, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
     profile, facts, selection = guide.profile, guide.facts, guide.selection
+    listed = facts["program_list"]
+    sheet = {"sheet_href": SHEET_CSV, "sheet_xlsx_href": SHEET_XLSX} if listed else {}
     try:
         web = Page(profile.name, "../../assets/", "../../index.html", pdf_href="guide.pdf" if options.pdf else None,
-                   ics_href="guide.ics")
+                   ics_href="guide.ics", **sheet)
         pages = {"web": inputs.renderer.render_guide(facts, selection, web), "ics": ics_for(facts, profile)}
         if options.pdf:
-            pages["pdf"] = inputs.renderer.render_guide(facts, selection, Page(profile.name, "", "", for_pdf=True))
+            pages["pdf"] = inputs.renderer.render_guide(facts, selection,
+                                                        Page(profile.name, "", "", for_pdf=True, **sheet))
+        if listed:
+            table = sheets.rows(listed, *inputs.renderer.sheet_wording())
+            pages[SHEET_CSV], pages[SHEET_XLSX] = sheets.to_csv(table), sheets.to_xlsx(table)
     except InputError as exc:
         return {}, exc.problems
+    finally:
+        if listed:
+            listed.release()  # the list's view is made again if ever needed: memory stays flat over the cohort
     return pages, []
 
 
+def _guide_files(record: dict) -> list[str]:
+    """Every file of one guide: page, calendar, PDFs, and the program list to download when there is one."""
+    folder = record["html"].rsplit("/", 1)[0]
+    paths = [record["html"], f"{folder}/guide.ics"]
+    paths += [record["pdf"], f"{folder}/guide.pdf"] if record.get("pdf") else []
+    paths += [f"{folder}/{SHEET_CSV}", f"{folder}/{SHEET_XLSX}"] if record.get("program_list") else []
+    return paths
+
+
 def _keep(staged: StagedOutput, record: dict) -> bool:
-    paths = [record["html"], record["html"].replace("index.html", "guide.ics")]
-    paths += [record["pdf"], record["html"].replace("index.html", "guide.pdf")] if record["pdf"] else []
+    paths = _guide_files(record)
     if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
         return False
     return all(staged.keep(p) for p in paths)
@@ -305,23 +354,24 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
         result.rebuilt.remove(entry["id"])
         result.problems.append(failed[entry["id"]])
         reporter.event("problem", problem=failed[entry["id"]])
-        for rel in (entry["html"], entry["pdf"], entry["html"].replace("index.html", "guide.pdf"),
-                    entry["html"].replace("index.html", "guide.ics")):
+        for rel in _guide_files(entry):
             staged.path(rel).unlink(missing_ok=True)
             staged.written.discard(rel)  # free for the previous version, if there is one
 
 
-def check(options: BuildOptions) -> tuple[Inputs, list[Profile], list[Problem]]:
-    """Load and validate everything, write nothing: the inputs, the valid profiles and every problem."""
+def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
+    """Load, decide and render everything, write nothing: the inputs, each valid profile's guide as decided
+    (facts derived once), and every problem."""
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
-    for profile in profiles:
-        facts = derive(profile, inputs.strategy, inputs.as_of)
+    problems += program_sheet_problems(inputs)
+    guides = [decide(profile, inputs) for profile in profiles]
+    for guide in guides:
         try:
-            inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page(profile.name, "", ""))
+            inputs.renderer.render_guide(guide.facts, guide.selection, Page(guide.profile.name, "", ""))
         except MatchguideError as exc:
             problems.extend(exc.problems)
-    return inputs, profiles, problems
+    return inputs, guides, problems
 
 
 __all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide"]

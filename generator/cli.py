@@ -34,12 +34,15 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """Option groups several commands share, as argparse parent parsers."""
-    site = argparse.ArgumentParser(add_help=False)
-    site.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
-    site.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    site.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
+    paths.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
+    paths.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    site = argparse.ArgumentParser(add_help=False, parents=[paths])
     site.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
     site.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
+    site.add_argument("--programs", type=Path, metavar="FILE",
+                      help="the program spreadsheet, .csv or .xlsx (default: content/data/programs.csv when it exists)")
     only = argparse.ArgumentParser(add_help=False)
     only.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     sheet = argparse.ArgumentParser(add_help=False)  # import and export: profiles checked against the strategy data
@@ -48,7 +51,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
                        help="guide content, for the strategy data the checks use (default: content)")
     sheet.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
     sheet.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
-    return {"site": site, "only": only, "sheet": sheet}
+    return {"paths": paths, "site": site, "only": only, "sheet": sheet}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "An example needs both its band and its rule.",
                        epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25", parents=[shared["site"]])
     p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
+    p.add_argument("--programs-only", action="store_true",
+                   help="show only the program list: every program of the spreadsheet, on the list or not, and why")
     p.set_defaults(func=cmd_explain, only=None)
 
     p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
@@ -150,29 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
                                    "site files must be identical in every shard and each guide must sit at the address "
                                    "the site key gives (MATCHGUIDE_SITE_KEY or .matchguide/site.key); the privacy check "
                                    "runs on the merged site before OUT is replaced.",
-                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3")
+                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3",
+                       parents=[shared["paths"]])  # profiles for the privacy check, the theme for the roster
     p.add_argument("out", type=Path, metavar="OUT", help="the merged output folder (replaced in one step)")
     p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help="output folders of the shard builds")
-    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR",
-                   help="applicant profiles, for the privacy check (default: profiles)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR",
-                   help="theme folder, for the roster (default: themes/default)")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("email", help="write each applicant's email to output/outbox/, or send it with --send",
                        description="Render one message per applicant (subject, text and HTML bodies, the guide link, "
                                    "the PDF attached). Dry run by default; --send delivers over SMTP configured by "
                                    "MATCHGUIDE_SMTP_* variables (docs/email.md). A ledger makes each guide go out once.",
-                       epilog="example: matchguide email --send --limit 5")
+                       epilog="example: matchguide email --send --limit 5", parents=[shared["only"]])
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="the built output (default: output)")
     p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme with email/ templates")
     p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="where the addresses are")
     p.add_argument("--ledger", type=Path, metavar="FILE", help="send ledger (default: .matchguide/ledger.jsonl)")
     p.add_argument("--send", action="store_true", help="deliver for real (default: write .eml files only)")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
     p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
+    p.add_argument("--programs", type=Path, metavar="FILE",
+                   help="the program spreadsheet the guides were built from (default: content/data/programs.csv); "
+                        "if it changed since the build, --send refuses until you build again")
     p.add_argument("--resend-changed", action="store_true", help="re-send guides whose PDF changed since it was sent")
     p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
@@ -188,7 +191,7 @@ def _options(args: argparse.Namespace) -> Any:
         profiles=args.profiles, content=args.content, theme=args.theme, out=getattr(args, "out", Path("output")),
         only=args.only, pdf=getattr(args, "pdf", not getattr(args, "no_pdf", False)), as_of=args.as_of, cycle=args.cycle,
         jobs=getattr(args, "jobs", None), force=getattr(args, "force", False), shard=getattr(args, "shard", None),
-        ledger=getattr(args, "ledger", None),
+        ledger=getattr(args, "ledger", None), programs=getattr(args, "programs", None),
     )
 
 
@@ -249,32 +252,35 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
+    from generator.authoring.explain import chosen
     from generator.authoring.lint import check_warnings
     from generator.build import check
-    from generator.decide.facts import derive
-    from generator.decide.selection import select
+    from generator.decide.program_view import list_summary
 
-    inputs, profiles, problems = check(_options(args))
+    inputs, guides, problems = check(_options(args))
+    profiles = [guide.profile for guide in guides]
     for p in problems:
         print(f"error: {p}", file=sys.stderr)
-    warnings = check_warnings(inputs, profiles, args.profiles)
+    # Unknown spreadsheet columns too: advisors keep their own, so a warning; an error under --strict.
+    warnings = check_warnings(inputs, profiles, args.profiles) + list(inputs.programs.warnings if inputs.programs else ())
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
-        for profile in profiles:
-            facts = derive(profile, inputs.strategy, inputs.as_of)
-            sel = select(facts, inputs.rules)
-            print(f"{profile.id}: band {facts['band']['id']}, layout {sel.layout.id}")
-            print(f"  sections: {', '.join(s.id for s in sel.sections)}")
-            print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
-            print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
+        for guide in guides:
+            print("\n".join(chosen(guide.profile.id, guide.facts, guide.selection)))
+            print(f"  program list: {list_summary(guide.program_list, guide.facts['program_list_status'])}")
     coverage = []
     if args.coverage or args.strict:
         from generator.authoring.coverage import cohort_coverage, format_matrix
 
-        cov = cohort_coverage(inputs, profiles, cohort_source=str(args.profiles))
+        cohort = [(guide.profile, guide.facts, guide.selection) for guide in guides]
+        cov = cohort_coverage(inputs, cohort, cohort_source=str(args.profiles))
         if args.coverage:
+            from generator.authoring.program_report import coverage_lines
+
             print(format_matrix(cov), end="")
+            decided = [(guide.profile.id, guide.facts) for guide in guides]
+            print("\n".join(coverage_lines(decided, inputs.program_index, inputs.program_status)))
         coverage = list(cov.warnings)
         for w in coverage:
             print(f"warning: {w}", file=sys.stderr)
@@ -292,12 +298,18 @@ def _report_failure(exc: MatchguideError) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """`matchguide explain`."""
     from generator.authoring.explain import explain_applicant, format_text
+    from generator.authoring.program_report import explain_programs
 
     try:
+        if args.programs_only:
+            print("\n".join(explain_programs(_options(args), args.id)))
+            return EXIT_OK
         explanation, others = explain_applicant(_options(args), args.id)
+        programs = explain_programs(_options(args), args.id)[1:]
     except MatchguideError as exc:
         return _report_failure(exc)
     print(format_text(explanation), end="")
+    print("\n".join(programs))
     if others:
         print(f"note: {len(others)} problem(s) in other profiles; `matchguide check` lists them", file=sys.stderr)
     return EXIT_OK
@@ -361,7 +373,7 @@ def cmd_email(args: argparse.Namespace) -> int:
         out_dir=args.out, theme_dir=args.theme, ledger_path=args.ledger or default_path(args.out), send=args.send,
         only=args.only, limit=args.limit, rate_per_minute=args.rate, resend_changed=args.resend_changed,
         retry_unknown=args.retry_unknown, max_retries=args.max_retries, backoff_seconds=args.backoff,
-        profiles_dir=args.profiles,
+        profiles_dir=args.profiles, programs=args.programs,
     )
     console = ConsoleProgress(sys.stderr)
     try:
@@ -375,15 +387,14 @@ def cmd_email(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
     try:
         return args.func(args)
     except MatchguideError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
         print(f"failed: {len(exc.problems)} problem(s){kept}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
-        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
         print(f"interrupted{kept}", file=sys.stderr)
         return 130

@@ -81,6 +81,9 @@ class ConsoleProgress(Reporter):
         self.failed += 1
         self.line(f"error: {problem}", always=True)
 
+    def _on_warning(self, problem: Any, **_: Any) -> None:
+        self.line(f"warning: {problem}", always=True)
+
     def _on_done(self, **_: Any) -> None:
         self.current = ""
         self._update()

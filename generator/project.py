@@ -14,10 +14,12 @@ from typing import Sequence
 
 from generator import GENERATOR
 from generator.decide import facts as facts_mod
+from generator.decide.program_list import ProgramIndex
 from generator.decide.selection import Rulebook, compile_rules
 from generator.errors import InputError, Problem
 from generator.load.content import Content, Theme, load_content, load_theme
 from generator.load.profiles import Profile, load_profiles
+from generator.load.programs import ProgramSheet, load_programs
 from generator.load.strategy import Strategy, load_strategy
 from generator.render.html import Renderer
 
@@ -40,6 +42,14 @@ class BuildOptions:
     shard: tuple[int, int] | None = None
     pdf_timeout: float = 120.0
     ledger: Path | None = None  # the send ledger the roster reads; default: .matchguide/ledger.jsonl beside `out`
+    programs: Path | None = None  # the program spreadsheet; None: content/data/programs.csv when it exists
+
+    def programs_path(self) -> Path | None:
+        """The program spreadsheet to read, or None when there is none (the default file is optional)."""
+        if self.programs is not None:
+            return self.programs
+        default = self.content / "data" / "programs.csv"
+        return default if default.is_file() else None
 
 
 @dataclass
@@ -54,6 +64,15 @@ class Inputs:
     renderer: Renderer
     as_of: date
     cycle: int
+    programs: ProgramSheet | None = None  # the spreadsheet as read, errors and warnings included
+    program_index: ProgramIndex | None = None  # prepared for deciding lists; None unless the sheet has no errors
+
+    @property
+    def program_status(self) -> str:
+        """Where each applicant's list comes from: `ready`, `no_spreadsheet` or `spreadsheet_errors`."""
+        if self.programs is None:
+            return "no_spreadsheet"
+        return "ready" if self.program_index is not None else "spreadsheet_errors"
 
 
 def default_cycle(strategy: Strategy, as_of: date) -> int:
@@ -89,7 +108,20 @@ def load_inputs(options: BuildOptions) -> Inputs:
     problems += renderer.problems
     if problems:
         raise InputError(problems)
-    return Inputs(strategy, schema, content, theme, rules, renderer, as_of, cycle)
+    sheet, index = load_program_sheet(options, strategy)
+    return Inputs(strategy, schema, content, theme, rules, renderer, as_of, cycle, sheet, index)
+
+
+def load_program_sheet(options: BuildOptions, strategy: Strategy) -> tuple[ProgramSheet | None, ProgramIndex | None]:
+    """The program spreadsheet, read and checked, and its index (None when it has errors or there is none).
+
+    A spreadsheet's problems never stop a build: they are reported, and the guides are built without lists.
+    """
+    path = options.programs_path()
+    if path is None:
+        return None, None
+    sheet = load_programs(path, display(path))
+    return sheet, ProgramIndex(sheet.programs, strategy.program_list, invented=sheet.invented) if sheet.ok else None
 
 
 def load_cohort(options: BuildOptions, inputs: Inputs) -> tuple[list[Profile], list[Problem]]:

@@ -36,7 +36,7 @@ def sheet(folder: Path, *rows: str) -> ProgramSheet:
 
 
 def write_xlsx(path: Path, rows: list[list[object]], *, formats: dict[str, str] | None = None,
-               cached: dict[str, str] | None = None) -> Path:
+               cached: dict[str, str] | None = None, keep_formulas: bool = False) -> Path:
     """An .xlsx with openpyxl: `formats` sets number formats by cell ('H2': '0%'); `cached` gives formula cells a
     saved value, as Excel would (openpyxl itself never computes one)."""
     import zipfile
@@ -47,6 +47,9 @@ def write_xlsx(path: Path, rows: list[list[object]], *, formats: dict[str, str] 
     sheet = book.active
     for values in rows:
         sheet.append(values)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("=") and not keep_formulas:
+                cell.data_type = "s"  # text that starts with `=`, as Excel keeps it when typed with a quote
     for ref, fmt in (formats or {}).items():
         sheet[ref].number_format = fmt
     book.save(path)

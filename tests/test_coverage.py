@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from generator.project import BuildOptions, load_cohort, load_inputs
+from generator.build import check
+from generator.project import BuildOptions, load_inputs
 from generator.cli import main
 from generator.authoring.coverage import cohort_coverage, coverage, format_matrix
 from generator.decide.facts import derive
@@ -30,18 +31,18 @@ def inputs(tmp_path_factory):
     return load_inputs(options)
 
 
-def cohort(strategy):
+def cohort(strategy, rules):
     people = [
         make_profile(id="solid-a", source="profiles/solid-a.yaml", step2={"result": "pass", "score": 235, "attempts": 1}),
         make_profile(id="low-b", source="profiles/low-b.yaml", usce_months=0,
                      step2={"result": "pass", "score": 222, "attempts": 1}),
         make_profile(id="pending-c", source="profiles/pending-c.yaml", step2=None),
     ]
-    return [(p, derive(p, strategy, AS_OF)) for p in people]
+    return [(p, facts, select(facts, rules)) for p, facts in ((p, derive(p, strategy, AS_OF)) for p in people)]
 
 
 def test_matrix_marks_what_each_applicant_receives(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.rules)
+    cov = coverage(cohort(strategy, inputs.rules), inputs.rules)
     assert cov.profiles == ("solid-a", "low-b", "pending-c")
     assert cov.bands == ("solid", "low", "pending")
     rows = {(r.kind, r.id): r for r in cov.rows}
@@ -55,7 +56,7 @@ def test_matrix_marks_what_each_applicant_receives(inputs, strategy):
 
 
 def test_warnings_name_the_file_and_the_reason(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.rules)
+    cov = coverage(cohort(strategy, inputs.rules), inputs.rules)
     text = sorted(str(w) for w in cov.warnings)
     prefix = str(inputs.content.sections[0].source).rsplit("/", 2)[0]
     theme = inputs.theme.layouts[0].source
@@ -85,7 +86,7 @@ def test_empty_cohort_is_one_warning(inputs):
 
 
 def test_format_matrix_per_applicant_and_per_band(inputs, strategy):
-    cov = coverage(cohort(strategy), inputs.rules,
+    cov = coverage(cohort(strategy, inputs.rules), inputs.rules,
                    band_order=["top", "strong", "solid", "low", "very_low", "pending"])
     lines = format_matrix(cov).splitlines()
     assert lines[0] == "coverage: 3 applicant(s) x 10 rule(s); ✓ receives it, · does not"
@@ -98,18 +99,19 @@ def test_format_matrix_per_applicant_and_per_band(inputs, strategy):
     assert row.split()[2:] == ["0", "1", "0", "1/3"]
 
 
-def test_sample_cohort_matrix_matches_select():
+def test_sample_cohort_matrix_lays_out_checks_decisions():
     options = BuildOptions(profiles=ROOT / "profiles", content=ROOT / "content", theme=ROOT / "themes" / "default",
                            as_of=AS_OF)
-    inputs = load_inputs(options)
-    profiles, _ = load_cohort(options, inputs)
-    cov = cohort_coverage(inputs, profiles)
+    inputs, guides, problems = check(options)
+    assert guides and not problems
+    cov = cohort_coverage(inputs, [(g.profile, g.facts, g.selection) for g in guides])
     rows = {(r.kind, r.id): r for r in cov.rows}
     assert len(rows) == len(inputs.content.items()) + len(inputs.theme.layouts)
-    for index, profile in enumerate(profiles):
-        chosen = select(derive(profile, inputs.strategy, AS_OF), inputs.rules)
+    assert cov.band_order[0] == inputs.strategy.bands[0].id and cov.band_order[-1] == "pending"
+    for index, guide in enumerate(guides):
+        chosen = guide.selection
         got = {key for key, row in rows.items() if row.received[index]}
-        assert got == {(i.kind, i.id) for i in chosen.items()} | {("layout", chosen.layout.id)}, profile.id
+        assert got == {(i.kind, i.id) for i in chosen.items()} | {("layout", chosen.layout.id)}, guide.profile.id
 
 
 def test_check_coverage_and_strict_exit_codes(tmp_path, capsys):

@@ -113,13 +113,13 @@ def test_projected_band_is_labelled(guides):
 
 
 def test_every_item_reaches_a_sample_profile():
-    inputs, profiles, problems = check(BuildOptions(profiles=ROOT / "profiles", content=ROOT / "content",
+    inputs, guides, problems = check(BuildOptions(profiles=ROOT / "profiles", content=ROOT / "content",
                                                     theme=ROOT / "themes/default", as_of=AS_OF))
     assert not problems
     received: set[tuple[str, str]] = set()
     layouts: set[str] = set()
-    for profile in profiles:
-        sel = select(derive(profile, inputs.strategy, AS_OF), inputs.rules)
+    for guide in guides:
+        sel = guide.selection
         received |= {(i.kind, i.id) for i in sel.items()}
         layouts.add(sel.layout.id)
     unreachable = {(i.kind, i.id) for i in inputs.content.items()} - received

@@ -47,6 +47,23 @@ def test_a_quoted_line_break_keeps_spreadsheet_row_numbers(tmp_path):
                                              "states, DC or PR, got 'ZZ'"]
 
 
+@pytest.mark.parametrize("rows,message", [
+    pytest.param([row("A1"), row("A1")], "3: program_id: duplicate program_id 'A1' (also in row 2)", id="duplicate-id"),
+    pytest.param([row("A1", state="XY")], "2: state: expected the two-letter USPS code of one of the 50 states, DC or PR, "
+                 "got 'XY'", id="unknown-state"),
+    pytest.param([row("A1", img_percent="120")], "2: img_percent: expected a percent from 0 to 100, got '120'",
+                 id="percent-over-100"),
+    pytest.param([row("A1", step2_typical="two hundred")], "2: step2_typical: expected a whole number from 1 to 300, "
+                 "got 'two hundred'", id="score-in-words"),
+    pytest.param([row("A1", website="javascript:alert(1)")], "2: website: expected an http:// or https:// address, got "
+                 "'javascript:alert(1)'", id="javascript-website"),
+])
+def test_each_bad_cell(tmp_path, rows, message):
+    path = write_sheet(tmp_path, *rows)
+    sheet = load_programs(path)
+    assert messages(sheet) == [f"{path}:{message}"] and sheet.programs == ()
+
+
 def test_every_bad_cell_is_located_and_reported_together(tmp_path):
     path = write_sheet(
         tmp_path,
@@ -94,11 +111,12 @@ def test_unknown_column_alone_is_a_warning(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    (b"", "the file is empty: row 1 must be the header"),
-    (b"\r\n\r\n", "the file is empty: row 1 must be the header"),
-    (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "this is not a CSV file: it is a PDF document"),
-    (b"program_id,name\nP1,Caf\xe9\n", "the file is not UTF-8 text"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "this is not a CSV file: it is an encrypted"),
+    pytest.param(b"", "the file is empty: row 1 must be the header", id="empty"),
+    pytest.param(b"\r\n\r\n", "the file is empty: row 1 must be the header", id="blank-lines"),
+    pytest.param(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "this is not a CSV file: it is a PDF document", id="pdf-renamed"),
+    pytest.param(b"program_id,name\nP1,Caf\xe9\n", "the file is not UTF-8 text", id="not-utf8"),
+    pytest.param(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "this is not a CSV file: it is an encrypted",
+                 id="xls-renamed"),
 ])
 def test_files_that_are_not_a_csv(tmp_path, content, message):
     path = tmp_path / "programs.csv"
@@ -131,9 +149,10 @@ def test_xlsx_formula_cells_use_the_saved_value_or_are_reported(tmp_path):
     header = FIELDS[:9]
     rows = [header, ["A", "First", "Erie", "PA", "community", "yes", "yes", "=40+5", None],
             ["B", "Second", "Erie", "PA", "community", "yes", "yes", "=10*2", "=200+1"]]
-    saved = load_programs(write_xlsx(tmp_path / "saved.xlsx", rows, cached={"H2": "45", "H3": "20", "I3": "201"}))
+    saved = load_programs(write_xlsx(tmp_path / "saved.xlsx", rows, cached={"H2": "45", "H3": "20", "I3": "201"},
+                                  keep_formulas=True))
     assert saved.ok and [(p.img_percent, p.step2_min) for p in saved.programs] == [(45, None), (20, 201)]
-    path = write_xlsx(tmp_path / "unsaved.xlsx", rows, cached={"H2": "45"})
+    path = write_xlsx(tmp_path / "unsaved.xlsx", rows, cached={"H2": "45"}, keep_formulas=True)
     assert messages(load_programs(path)) == [
         f"{path}:3: img_percent: a formula with no saved value: matchguide never runs formulas; "
         "open and save the file in Excel, or type the value",
@@ -142,29 +161,54 @@ def test_xlsx_formula_cells_use_the_saved_value_or_are_reported(tmp_path):
     ]
 
 
-def test_xlsm_macros_encryption_and_zip_bombs_are_refused(tmp_path):
-    good = write_xlsx(tmp_path / "good.xlsx", [FIELDS[:7], ["A", "N", "C", "NY", "community", "yes", "yes"]])
-    assert load_programs(good).ok
-    xlsm = tmp_path / "book.xlsm"
-    xlsm.write_bytes(good.read_bytes())
-    assert "can carry macros" in messages(load_programs(xlsm))[0]
-    macro = tmp_path / "macro.xlsx"
-    macro.write_bytes(good.read_bytes())
-    with zipfile.ZipFile(macro, "a") as z:
-        z.writestr("xl/vbaProject.bin", b"\0" * 100)
-    assert "holds macros (vbaProject.bin)" in messages(load_programs(macro))[0]
-    encrypted = tmp_path / "locked.xlsx"
-    encrypted.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600)
-    assert "encrypted (password-protected)" in messages(load_programs(encrypted))[0]
-    bomb = tmp_path / "bomb.xlsx"
-    bomb.write_bytes(good.read_bytes())
-    with zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("xl/media/padding.bin", b"\0" * (20 * 1024 * 1024))
-    assert bomb.stat().st_size < 200_000
-    assert "a zip bomb" in messages(load_programs(bomb))[0]
-    pdf = tmp_path / "renamed.xlsx"
-    pdf.write_bytes(b"%PDF-1.4\n")
-    assert "it is a PDF document" in messages(load_programs(pdf))[0]
+def test_a_formula_in_the_notes_is_only_a_warning(tmp_path):
+    rows = [FIELDS, ["A", "First", "Erie", "PA", "community", "yes", "yes"] + [None] * 8 + ["=B2"]]
+    sheet = load_programs(write_xlsx(tmp_path / "p.xlsx", rows, keep_formulas=True))
+    assert sheet.ok and len(sheet.programs) == 1
+    assert [p.field for p in sheet.warnings] == ["notes"]
+    assert load_programs(write_xlsx(tmp_path / "q.xlsx", rows)).programs[0].notes == "=B2"
+
+
+def _good(tmp_path):
+    return write_xlsx(tmp_path / "good.xlsx", [FIELDS[:7], ["A", "N", "C", "NY", "community", "yes", "yes"]])
+
+
+def _renamed(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(_good(tmp_path).read_bytes())
+    return path
+
+
+def _with_part(tmp_path, name, data):
+    path = _renamed(tmp_path, "book.xlsx")
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, data)
+    return path
+
+
+def _bytes(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("make,message", [
+    pytest.param(lambda t: _renamed(t, "book.xlsm"), ".xlsm files can carry macros and are not read", id="xlsm"),
+    pytest.param(lambda t: _with_part(t, "xl/vbaProject.bin", b"\0" * 100), "holds macros (vbaProject.bin)",
+                 id="macro-enabled"),
+    pytest.param(lambda t: _bytes(t, "locked.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600),
+                 "this workbook is encrypted (password-protected)", id="encrypted"),
+    pytest.param(lambda t: _with_part(t, "xl/media/padding.bin", b"\0" * (20 * 1024 * 1024)),
+                 "(a zip bomb, or far too large); it is not read", id="zip-bomb"),
+    pytest.param(lambda t: _bytes(t, "renamed.xlsx", b"%PDF-1.4\n"), "it is a PDF document", id="pdf-as-xlsx"),
+    pytest.param(lambda t: _bytes(t, "programs.ods", b"PK"), "expected a .csv or .xlsx file", id="other-format"),
+])
+def test_refused_workbooks(tmp_path, make, message):
+    assert load_programs(_good(tmp_path)).ok
+    path = make(tmp_path)
+    assert path.stat().st_size < 200_000
+    errors = messages(load_programs(path))
+    assert len(errors) == 1 and errors[0].startswith(f"{path}:1: ") and message in errors[0], errors
 
 
 def test_csv_and_xlsx_read_the_same(tmp_path):

@@ -114,3 +114,18 @@ def test_project_docs_cover_the_upstream_contracts():
     keys = re.findall(r'^\s+"([a-z_]+)":', (SPEC / "manifest.md").read_text(), flags=re.M)
     manifest_doc = (ROOT / "docs" / "manifest.md").read_text()
     assert keys and all(f"`{key}`" in manifest_doc for key in keys)
+
+
+def test_the_module_map_matches_the_layout():
+    """docs/architecture.md names every module of generator/ (a row, or the tree for the top level), and
+    every module it names exists, so a newcomer can go from the map to the code in one hop."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "generator"
+    modules = {p.relative_to(package).as_posix() for p in package.rglob("*.py")
+               if p.name not in ("__init__.py", "__main__.py") and "__pycache__" not in p.parts}
+    tree = text.split("```", 2)[1]  # the layout block at the top
+    named = set(re.findall(r"`((?:load|decide|render|write|deliver|authoring)/[a-z_]+\.py)`", text))
+    missing = sorted(m for m in modules if m not in named and not ("/" not in m and re.search(rf"\b{m}\b", tree)))
+    assert not missing, f"docs/architecture.md does not list: {', '.join(missing)}"
+    gone = sorted(named - modules)
+    assert not gone, f"docs/architecture.md lists modules that do not exist: {', '.join(gone)}"

@@ -154,7 +154,6 @@ def test_future_dated_practice_and_results_are_located_warnings_and_strict_error
 def test_date_warnings_leave_the_band_alone(strategy):
     profile = make_profile(step2={"result": "pending", "practice": [
         {"date": date(2026, 11, 1), "score": 225, "index": 0}, {"date": date(2027, 1, 15), "score": 231, "index": 1}]})
-    profile.line_of = lambda path: None
     assert [w.field for w in date_warnings(profile, date(2026, 12, 3))] == ["step2_ck.practice[1].date"]
     assert derive(profile, strategy, date(2026, 12, 3))["basis"]["score"] == 231  # the latest by date still counts
 

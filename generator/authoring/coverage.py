@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from generator.decide import facts as facts_mod
-from generator.decide.selection import KINDS, Rulebook, matches_record, select
+from generator.decide.selection import KINDS, Decisions, Rulebook, matches_record
 from generator.errors import Problem
 from generator.load.content import ALWAYS, Content
 from generator.load.profiles import Profile
@@ -51,26 +50,28 @@ class Coverage:
     warnings: tuple[Problem, ...]
 
 
-def coverage(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook, *, band_order: Sequence[str] = (),
+Decided = tuple[Profile, dict, Decisions]  # an applicant, their facts, and what `select` decided for them
+
+
+def coverage(cohort: Sequence[Decided], rules: Rulebook, *, band_order: Sequence[str] = (),
              cohort_source: str = "profiles") -> Coverage:
-    """The matrix and warnings for (profile, facts) pairs: `select`'s decisions laid side by side (pure)."""
-    decided = [{(d.kind, d.id): d for d in select(facts, rules).decisions} for _, facts in cohort]
+    """The matrix and warnings: each applicant's decisions, laid side by side (pure; nothing is decided here)."""
+    decided = [{(d.kind, d.id): d for d in decisions.decisions} for _, _, decisions in cohort]
     rows = []
     for c in rules.candidates:
         decisions = [by_key[(c.kind, c.id)] for by_key in decided]
         rows.append(Row(c.kind, c.id, c.source, c.field, c.rule.text, c.band, tuple(d.selected for d in decisions),
                         tuple(bool(d.holds) for d in decisions)))
-    bands = tuple(facts["band"]["id"] for _, facts in cohort)
+    bands = tuple(facts["band"]["id"] for _, facts, _ in cohort)
     order = tuple(band_order) or tuple(sorted(set(bands)))
-    profiles = [profile for profile, _ in cohort]
+    profiles = [profile for profile, _, _ in cohort]
     warnings = _warnings(rows, profiles, bands, rules.content, cohort_source)
     warnings += _record_warnings(cohort, rules)
     return Coverage(tuple(p.id for p in profiles), bands, order, tuple(rows), tuple(warnings))
 
 
-def cohort_coverage(inputs: Inputs, profiles: Sequence[Profile], cohort_source: str = "profiles") -> Coverage:
-    """Derive every applicant's facts and compute the coverage of the loaded content and theme."""
-    cohort = [(p, facts_mod.derive(p, inputs.strategy, inputs.as_of)) for p in profiles]
+def cohort_coverage(inputs: Inputs, cohort: Sequence[Decided], cohort_source: str = "profiles") -> Coverage:
+    """The coverage of the project's content and theme for a decided cohort, bands in the strategy's order."""
     band_order = [b.id for b in inputs.strategy.bands] + [inputs.strategy.pending_band.id]
     return coverage(cohort, inputs.rules, band_order=band_order, cohort_source=cohort_source)
 
@@ -102,12 +103,12 @@ def _warnings(rows: list[Row], profiles: list[Profile], bands: tuple[str, ...], 
     return warnings
 
 
-def _record_warnings(cohort: Sequence[tuple[Profile, dict]], rules: Rulebook) -> list[Problem]:
+def _record_warnings(cohort: Sequence[Decided], rules: Rulebook) -> list[Problem]:
     """Applicants whose worked examples all tell a different story on exam failures than their own record."""
     by_id = {item.id: item for item in rules.content.examples}
     warnings = []
-    for profile, facts in cohort:
-        got = [by_id[i] for i in select(facts, rules).selected("example") if i in by_id]
+    for profile, facts, decisions in cohort:
+        got = [by_id[i] for i in decisions.selected("example") if i in by_id]
         if got and not any(matches_record(item.record, facts) for item in got):
             failures = facts["failures_total"]
             own = f"{failures} failed attempt(s)" if failures else "no failed attempt"

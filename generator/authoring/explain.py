@@ -13,7 +13,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from generator.decide import facts as facts_mod
-from generator.decide.selection import KINDS, Decision, Rulebook, select
+from generator.decide.program_view import attach
+from generator.decide.selection import KINDS, Decision, Decisions, Rulebook, select
 from generator.errors import InputError, Problem
 from generator.project import BuildOptions, display, load_cohort, load_inputs
 
@@ -45,6 +46,14 @@ def explain(facts: dict, rules: Rulebook, *, applicant_id: str, source: str) -> 
     decided = select(facts, rules)
     return Explanation(applicant_id, facts["name"], source, facts["dates"]["as_of"], facts["cycle"], key_facts(facts),
                        decided.decisions, facts)
+
+
+def chosen(applicant_id: str, facts: dict, decided: Decisions) -> list[str]:
+    """What `check` lists for one applicant: band and layout, then the ids of what the guide holds."""
+    return [f"{applicant_id}: band {facts['band']['id']}, layout {decided.layout.id}",
+            f"  sections: {', '.join(s.id for s in decided.sections)}",
+            f"  examples: {', '.join(s.id for s in decided.examples) or '-'}",
+            f"  faq: {', '.join(s.id for s in decided.faq) or '-'}"]
 
 
 def key_facts(facts: dict) -> list[tuple[str, str]]:
@@ -175,4 +184,5 @@ def explain_applicant(options: BuildOptions, applicant_id: str) -> tuple[Explana
         raise InputError(own or problems or Problem(display(options.profiles), None, None,
                                                     f"no profile has the id '{applicant_id}'"))
     facts = facts_mod.derive(found, inputs.strategy, inputs.as_of)
+    attach(facts, inputs.program_index, inputs.program_status)  # as the build does: rules may read the list
     return explain(facts, inputs.rules, applicant_id=found.id, source=found.source), problems

@@ -22,7 +22,7 @@ def placeholder_warnings(profiles: Iterable[Profile], profiles_dir: Path, as_of:
     return warnings
 
 
-def _of_profile(profile: Any, profiles_dir: Path, as_of: dt.date) -> list[Problem]:
+def _of_profile(profile: Profile, profiles_dir: Path, as_of: dt.date) -> list[Problem]:
     """The placeholder warnings of one profile."""
     warnings = []
     line_of = profile.line_of

@@ -98,6 +98,10 @@ def snapshot(roots: Iterable[Path]) -> dict[str, tuple[int, int]]:
     """Every watched file's (mtime in ns, size), by path; hidden files and editor debris are left out."""
     seen: dict[str, tuple[int, int]] = {}
     for root in roots:
+        if os.path.isfile(root):  # a single file watched on its own: the program spreadsheet given by --programs
+            st = os.stat(root)
+            seen[str(root)] = (st.st_mtime_ns, st.st_size)
+            continue
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
@@ -128,7 +132,7 @@ def serve(options: BuildOptions, *, host: str = "127.0.0.1", port: int = 8000, r
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
                               name="matchguide-serve")
     thread.start()
-    roots = [options.content, options.theme, options.profiles]
+    roots = [options.content, options.theme, options.profiles, *([options.programs] if options.programs else [])]
     try:
         seen = snapshot(roots)
         _rebuild(options, state, reporter)

@@ -9,12 +9,14 @@ operations and one pass over the programs it lists, not a pass over the whole sp
 
 from __future__ import annotations
 
+import hashlib
+import json
 from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any, Sequence
 
-from generator.load.programs import Program
+from generator.load.programs import Program, program_fields
 from generator.load.strategy import CATEGORIES, ProgramListRules
 
 REASONS = ("visa", "graduation", "attempts", "min_score", "usce", "far_above")
@@ -63,8 +65,9 @@ class _Threshold:
 class ProgramIndex:
     """A spreadsheet prepared once for deciding every applicant's list; programs held in ranking order."""
 
-    def __init__(self, programs: Sequence[Program], rules: ProgramListRules):
+    def __init__(self, programs: Sequence[Program], rules: ProgramListRules, *, invented: bool = False):
         self.rules = rules
+        self.invented = invented  # a sample sheet whose programs are made up: the guides say so
         self.programs: tuple[Program, ...] = tuple(sorted(programs, key=rank_key))
         self.rows = len(self.programs)
         self.all = (1 << self.rows) - 1
@@ -226,13 +229,18 @@ def decide(facts: dict, index: ProgramIndex) -> ProgramList | None:
         left -= more
     programs = index.programs
     listed: dict[str, tuple[Program, ...]] = {}
+    unknown: list[Program] = []
     for c in CATEGORIES:
         ranked = _first(cats[c] & known, taken[c])
-        ranked += _first(cats[c] & ~known, taken[c] - len(ranked))
-        listed[c] = tuple(programs[i] for i in ranked)
+        doubtful = _first(cats[c] & ~known, taken[c] - len(ranked))  # stayed in, so `unknown`, not `no`
+        listed[c] = tuple(programs[i] for i in ranked + doubtful)
+        unknown += (programs[i] for i in doubtful)
     season, gold_n, silver_n = index.rules.signals_for(applicant.season)
-    candidates = [p for c in ("target", "reach", "likely") for p in listed[c] if p.signals]
-    unknown = [p for c in CATEGORIES for p in listed[c] if visa_status(p, applicant.need) == "unknown"]
+    candidates: list[Program] = []
+    for c in ("target", "reach", "likely"):
+        candidates += (p for p in listed[c] if p.signals)
+        if len(candidates) >= gold_n + silver_n:
+            break
     return ProgramList(
         count=count, short=count < applicant.min, reach=listed["reach"], target=listed["target"],
         likely=listed["likely"], gold=tuple(candidates[:gold_n]), silver=tuple(candidates[gold_n:gold_n + silver_n]),
@@ -311,3 +319,15 @@ def reasons(facts: dict, index: ProgramIndex, decided: ProgramList | None = None
             program.id in listed and visa_status(program, applicant.need) == "unknown",
         ))
     return out
+
+
+def digest_of(decided: ProgramList | None) -> str:
+    """A digest of everything a guide shows of an applicant's list: equal digests, equal list pages and sheets."""
+    if decided is None:
+        return "none"
+    h = hashlib.sha256(json.dumps(decided.record(), sort_keys=True).encode())
+    h.update(repr((decided.stayed, decided.rows, decided.min, decided.max, decided.need, decided.signals_season,
+                   decided.signals_gold, decided.signals_silver)).encode())
+    for program in (*decided.reach, *decided.target, *decided.likely):
+        h.update(repr(program_fields(program)).encode())
+    return h.hexdigest()

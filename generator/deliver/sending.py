@@ -51,6 +51,7 @@ class EmailOptions:
     backoff_seconds: float = 2.0
     profiles_dir: Path | None = None  # where the addresses are; default: profiles/ beside the output folder
     content_dir: Path | None = None  # whose strategy data the profiles are checked against; default: content/ beside it
+    programs: Path | None = None  # the program spreadsheet the lists must still match; default: content/data/programs.csv
 
 
 @dataclass
@@ -107,6 +108,22 @@ class EmailResult:
         return "\n".join(lines)
 
 
+def stale_program_sheet(doc: dict, options: EmailOptions) -> Problem | None:
+    """A problem when the program spreadsheet changed since the build: the guides would carry old lists."""
+    built = doc.get("program_sheet")
+    project = Path(os.path.abspath(options.out_dir)).parent
+    path = options.programs or (options.content_dir or project / "content") / "data" / "programs.csv"
+    from generator.load.programs import load_programs
+
+    if not isinstance(built, dict):
+        return None  # the build read no spreadsheet (or predates them): its guides hold no list to go stale
+    now = load_programs(path, str(path)) if path.is_file() else None
+    if now is not None and now.digest == built.get("digest"):
+        return None
+    return Problem(str(path), None, None, "the program spreadsheet changed since the last build, so the guides "
+                                          "hold old program lists; run `matchguide build` first")
+
+
 def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
               reporter: Reporter | None = None, recipients: Mapping[str, str] | None = None) -> EmailResult:
     """Write every applicant's message to the outbox, or send the ones due (options.send).
@@ -126,6 +143,11 @@ def run_email(options: EmailOptions, *, env: Mapping[str, str] = os.environ,
         if doc is None or not isinstance(doc.get("profiles"), list):
             raise InputError(Problem(str(out_dir / manifest.NAME), None, None,
                                      "missing or unreadable; run `matchguide build` first"))
+        stale = stale_program_sheet(doc, options)
+        if stale and options.send:
+            raise InputError(stale)
+        if stale:
+            report.event("note", text=str(stale))
         if recipients is None:
             recipients, notes = load_recipients(options, doc)
             for note in notes:

@@ -66,6 +66,12 @@ class ProgramSheet:
     errors: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
     digest: str
+    comments: tuple[str, ...] = ()  # the comment rows above the header
+
+    @property
+    def invented(self) -> bool:
+        """A sample sheet: a comment row above the header says its programs are invented."""
+        return any("invented" in c.lower() for c in self.comments)
 
     @property
     def ok(self) -> bool:
@@ -109,9 +115,10 @@ def check_table(table: Table) -> ProgramSheet:
             errors.append(Problem(source, table.header_row, column, "the required column is missing"))
     for row, column, message in table.cell_problems:
         label = names[column] if column < len(names) and names[column] else f"column {column + 1}"
-        errors.append(Problem(source, row, label, message))
+        # A cell no list is made from (the advisor's notes, their own columns) cannot spoil the lists.
+        (errors if label in COLUMNS and label != "notes" else warnings).append(Problem(source, row, label, message))
     if errors and any(p.line == table.header_row for p in errors):
-        return _sheet(source, (), errors, warnings)
+        return _sheet(source, (), errors, warnings, table.comments)
     bad_cells = {(row, names[column]) for row, column, _ in table.cell_problems if column < len(names)}
     programs: list[Program] = []
     seen: dict[str, int] = {}
@@ -125,19 +132,23 @@ def check_table(table: Table) -> ProgramSheet:
             seen[key] = row
         if program is not None:
             programs.append(program)
-    return _sheet(source, tuple(programs), errors, warnings)
+    return _sheet(source, tuple(programs), errors, warnings, table.comments)
 
 
-def _sheet(source: str, programs: tuple[Program, ...], errors: list[Problem], warnings: list[Problem]) -> ProgramSheet:
+def _sheet(source: str, programs: tuple[Program, ...], errors: list[Problem], warnings: list[Problem],
+           comments: list[str]) -> ProgramSheet:
     h = hashlib.sha256()
     for p in programs:
-        h.update(repr(_fields(p)).encode())
+        h.update(repr(program_fields(p)).encode())
     ordered = sorted(errors, key=lambda p: (p.line or 0, p.field or "", p.message))
-    return ProgramSheet(source, () if errors else programs, tuple(ordered), tuple(warnings), h.hexdigest())
+    h.update(repr(comments).encode())
+    return ProgramSheet(source, () if errors else programs, tuple(ordered), tuple(warnings), h.hexdigest(),
+                        tuple(comments))
 
 
-def _fields(p: Program) -> tuple:
-    return (p.id, p.name, p.city, p.state, p.type, p.visa_j1, p.visa_h1b, str(p.img_percent), p.step2_min,
+def program_fields(p: Program) -> tuple:
+    """Every value of a program an applicant may see (not `notes`, not the row number)."""
+    return (p.id, p.name, p.city, p.state, p.type, p.visa_j1, p.visa_h1b, None if p.img_percent is None else format(p.img_percent.normalize(), "f"), p.step2_min,
             p.step2_typical, p.max_years_since_graduation, p.failed_attempts, p.usce_required, p.signals, p.website)
 
 

@@ -46,6 +46,7 @@ class Table:
     header: list[str]
     header_row: int
     rows: list[tuple[int, list[str]]]
+    comments: list[str] = field(default_factory=list)  # the `# ...` rows above the header
     # Cells that cannot be read (a formula without a saved value, an error value): (row, column index, message).
     cell_problems: list[tuple[int, int, str]] = field(default_factory=list)
 
@@ -237,12 +238,13 @@ def _table(source: str, rows: list[tuple[int, list[str]]]) -> Table:
     if start == len(cleaned):
         _refuse(source, "the file is empty: row 1 must be the header (program_id, name, city, ...)")
     header_row, header = cleaned[start]
+    comments = [cells[0].lstrip("#").strip() for _, cells in cleaned[:start] if cells and cells[0]]
     while header and not header[-1]:
         header.pop()
     if len(header) > MAX_COLUMNS:
         _refuse(source, f"more than {MAX_COLUMNS} columns", header_row)
     data = [(n, cells) for n, cells in cleaned[start + 1:] if any(cells)]
-    return Table(source, header, header_row, data)
+    return Table(source, header, header_row, data, comments)
 
 
 def _is_comment_or_blank(cells: list[str]) -> bool:

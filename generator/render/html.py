@@ -14,7 +14,7 @@ import threading
 import traceback
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from jinja2 import (FileSystemLoader, StrictUndefined, Template, TemplateError, TemplateNotFound,
                     TemplateSyntaxError, nodes)
@@ -23,6 +23,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from generator.render import charts
+from generator.render.filters import install_filters, md_escape
 from generator.render.markdown import SLOT, fill_slots, is_plain, make_markdown, render_blocks, unslot_structural
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
@@ -34,6 +35,7 @@ from generator.load.strategy import Strategy
 MAX_SEQUENCE = 100_000  # the longest string or list a template may build with `*`
 MAX_EXPONENT = 64
 GUIDE_TIME_LIMIT = 20.0  # seconds to render one guide's HTML
+SHEET_PARTIAL = "partials/program-table.html"  # the theme's program table; its words also head the download
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
@@ -97,60 +99,6 @@ def deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>&~^:\"'=$@%;,/?"
-_MD_ESCAPES = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # one pass in C, for every printed value
-
-
-def md_escape(value: Any) -> str:
-    """Escape every Markdown-significant character so a value renders as literal text."""
-    text = value if isinstance(value, str) else format_value(value)
-    return text.translate(_MD_ESCAPES)
-
-
-def format_value(value: Any) -> str:
-    """Plain text for a fact value: dates spelled out, None as an empty string."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return long_date(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def long_date(value: date | None) -> str:
-    """`1 September 2027`."""
-    return "" if value is None else f"{value.day} {value:%B %Y}"
-
-
-def short_date(value: date | None) -> str:
-    """`1 Sep 2027`."""
-    return "" if value is None else f"{value.day} {value:%b %Y}"
-
-
-def month_year(value: date | None) -> str:
-    """`September 2027`."""
-    return "" if value is None else f"{value:%B %Y}"
-
-
-def money(value: Any) -> str:
-    """US dollars without cents: `$3,630`."""
-    return "" if value is None else f"${int(value):,}"
-
-
-def number(value: Any) -> str:
-    """A number with thousands separators; whole floats without decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
-
-
-def _filters(env: SandboxedEnvironment) -> None:
-    env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
-
-
 @dataclass(frozen=True)
 class Page:
     """Where a page sits in the site and what it links to."""
@@ -161,6 +109,8 @@ class Page:
     for_pdf: bool = False
     pdf_href: str | None = None
     ics_href: str | None = None
+    sheet_href: str | None = None  # the applicant's program list as a spreadsheet (.csv), in their guide folder
+    sheet_xlsx_href: str | None = None  # the same, as an Excel workbook
 
 
 class Renderer:
@@ -180,13 +130,14 @@ class Renderer:
         self._slotted: set[str] = set()
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
-        _filters(self.body_env)
+        install_filters(self.body_env)
         # One build, one theme: no re-checking each template file's time on every include (a stat per include).
         self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
                                         undefined=StrictUndefined, auto_reload=False)
-        _filters(self.theme_env)
+        install_filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
+        self._sheet: tuple[dict[str, str], Callable[[dict], str]] | None = None
         self._facts_shape = facts_schema(strategy)  # what bodies may name
         self._bodies: dict[str, Template] = {}
         self._runaway: dict[str, Problem] = {}
@@ -343,6 +294,22 @@ class Renderer:
                        "timeline": charts.timeline(facts, self.theme.charts)},
         }
         return self._render_page(selection.layout.template, page, guide=guide)
+
+    def sheet_wording(self) -> tuple[dict[str, str], Callable[[dict], str]]:
+        """The theme's words for the downloadable program list: column headers, and why a program is listed."""
+        if self._sheet is None:
+            module = self.theme_env.get_template(SHEET_PARTIAL).module
+            columns = {str(k): str(v) for k, v in dict(getattr(module, "sheet_columns", {})).items()}
+            said: dict[tuple, str] = {}  # the words depend on these values only: each phrase is made once
+
+            def why(p: dict) -> str:
+                key = (p["basis"], p["margin"], p["img_percent"], p["step2_typical"])
+                if key not in said:
+                    said[key] = " ".join(Markup(module.why(p)).striptags().split())
+                return said[key]
+
+            self._sheet = (columns, why)
+        return self._sheet
 
     def render_fixed(self, which: str, page: Page) -> str:
         """The landing page (`landing`) or the 404 page (`not_found`): no personal data."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from generator.load.profiles import Profile
 from generator.render.html import Renderer
@@ -12,10 +12,10 @@ from generator.write.writer import StagedOutput
 
 
 def finish(staged: StagedOutput, doc: dict, renderer: Renderer, cohort: Sequence[Profile], guides: list[dict],
-           ledger_path: Path | None = None) -> None:
+           ledger_path: Path | None = None, facts: Mapping[str, dict] | None = None) -> None:
     """Write the manifest, the roster and the cohort calendar (read from the send ledger), check the staged tree
     for exposed personal data, and switch it in."""
     staged.write_text(manifest.NAME, manifest.dumps(doc))
-    roster.write(staged, doc, renderer, cohort, ledger_path)
+    roster.write(staged, doc, renderer, cohort, ledger_path, facts)
     privacy.check(staged.staging, cohort, guides)
     staged.commit()

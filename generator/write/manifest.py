@@ -14,7 +14,8 @@ from generator.load.profiles import Profile
 NAME = "manifest.json"
 
 
-def entry(profile: Profile, facts: dict, selection: Decisions, *, html: str, pdf: str | None) -> dict:
+def entry(profile: Profile, facts: dict, selection: Decisions, *, html: str, pdf: str | None,
+          program_list: dict | None = None) -> dict:
     """One applicant's manifest record."""
     return {
         "id": profile.id,
@@ -31,6 +32,7 @@ def entry(profile: Profile, facts: dict, selection: Decisions, *, html: str, pdf
         "layout": selection.layout.id,
         "html": html,
         "pdf": pdf,
+        "program_list": program_list,
     }
 
 

@@ -132,6 +132,9 @@ def _readable(path: Path) -> str:
     """A file's text as a reader sees it: character references decoded, ICS lines unfolded, spaces collapsed."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
+    if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
+        data = _unzipped_xml(data)
+        suffix = ".xml"
     if suffix == ".pdf":
         # Compressed page streams are noise to a text search (a short id turns up in them by chance);
         # what a PDF says in the clear is its metadata and structure, which stay.
@@ -142,6 +145,24 @@ def _readable(path: Path) -> str:
     elif suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text)
     return _normal(text)
+
+
+def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
+    """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; the raw bytes if it is no zip."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts, total = [], 0
+            for info in archive.infolist():
+                if info.filename.endswith(".xml") and total + info.file_size <= limit:
+                    parts.append(archive.read(info))
+                    total += info.file_size
+            # Tags apart, so the text of neighbouring cells does not run together into one word.
+            return re.sub(rb"<[^>]*>", b" ", b" ".join(parts))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return data
 
 
 def _owners_of(found: str, owners: dict[str, list[tuple[str, Profile]]]) -> list[tuple[str, Profile]]:

@@ -13,7 +13,7 @@ import hashlib
 import os
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from generator.authoring.placeholders import placeholder_warnings
 from generator.decide.facts import derive
@@ -34,14 +34,19 @@ TEMPLATE = "roster.html"
 
 
 def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequence[Profile],
-          ledger_path: Path | None = None) -> None:
-    """Write the roster and the cohort calendar into the staged output, beside the manifest."""
+          ledger_path: Path | None = None, facts: Mapping[str, dict] | None = None) -> None:
+    """Write the roster and the cohort calendar into the staged output, beside the manifest.
+
+    `facts` are the build's, by applicant id; an applicant without them (a guide an `--only` build
+    carried over, a merge) has them derived here.
+    """
     as_of = date.fromisoformat(doc["as_of"])
     path = ledger_path or ledger.default_path(staged.out_dir)
     history, ledger_info = read_ledger(path)
     valid = {p.id: p for p in profiles}
-    people = [(valid[e["id"]], derive(valid[e["id"]], renderer.strategy, as_of))
-              for e in doc["profiles"] if e["id"] in valid]
+    known = facts or {}
+    people = cohort.people([valid[e["id"]] for e in doc["profiles"] if e["id"] in valid],
+                           lambda p: known.get(p.id) or derive(p, renderer.strategy, as_of))
     upcoming = cohort.next_dates(people, as_of)
     bands = [(b.id, b.label) for b in renderer.strategy.bands] + [(renderer.strategy.pending_band.id,
                                                                    renderer.strategy.pending_band.label)]

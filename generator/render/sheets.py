@@ -1,0 +1,121 @@
+"""An applicant's program list as a spreadsheet they download and fill in: .csv and .xlsx (pure).
+
+Program names come from a spreadsheet someone else typed, so every cell that a spreadsheet program could
+run as a formula (OWASP "CSV injection": a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage
+return) is written as text, with a leading `'`. The .xlsx holds only plain values, never a formula. The
+advisor's `notes` are not among the columns. The same list gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from typing import Any, Callable, Iterable
+from xml.sax.saxutils import escape
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+FILL_IN = ("applied", "signal_sent", "interview")  # empty columns the applicant fills in
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def neutralise(value: Any) -> str:
+    """A cell's text, made inert: one that a spreadsheet would read as a formula gets a leading `'`."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    # Control characters (other than tab, CR, LF) have no place in a cell; Excel refuses some of them.
+    text = _CONTROL.sub("", text)
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_START) else text
+
+
+def rows(program_list: dict, columns: dict[str, str], why: Callable[[dict], str]) -> list[list[Any]]:
+    """The header and one row per listed program, in the list's order (target, reach, likely)."""
+    out: list[list[Any]] = [list(columns.values())]
+    keys = list(columns)
+    for p in program_list["programs"]:
+        special = {"program_id": p["id"], "confirm_visa": "yes" if p["confirm_visa"] else "",
+                   "signal": p["signal"] or "", "why": why(p)}
+        out.append([None if key in FILL_IN else special[key] if key in special else p.get(key) for key in keys])
+    return out
+
+
+def to_csv(table: Iterable[list[Any]]) -> bytes:
+    """CSV as Excel opens it: UTF-8 with a byte-order mark, CRLF, every text cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for line in table:
+        writer.writerow([neutralise(v) for v in line])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
+    """A minimal .xlsx: one sheet of plain values (numbers as numbers, text as inline text), no formulas."""
+    body = []
+    for r, line in enumerate(table, start=1):
+        cells = []
+        for c, value in enumerate(line):
+            ref = f"{_column(c)}{r}"
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            elif value not in (None, ""):
+                text = escape(neutralise(value), {"\r": "&#13;"})  # XML would read a bare CR as LF
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
+        body.append(f'<row r="{r}">{"".join(cells)}</row>')
+    width = max((len(line) for line in table), default=1)
+    sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
+             f'<dimension ref="A1:{_column(width - 1)}{max(len(table), 1)}"/>'
+             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" state="frozen"/>'
+             f'</sheetView></sheetViews><sheetData>{"".join(body)}</sheetData></worksheet>')
+    parts = {
+        "[Content_Types].xml": _CONTENT_TYPES,
+        "_rels/.rels": _ROOT_RELS,
+        "xl/workbook.xml": _WORKBOOK.format(name=escape(sheet_name, {'"': "&quot;"})),
+        "xl/_rels/workbook.xml.rels": _WORKBOOK_RELS,
+        "xl/worksheets/sheet1.xml": sheet,
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, text in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # fixed: the same list, the same bytes
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, text.encode("utf-8"), compresslevel=1)
+    return buffer.getvalue()
+
+
+def _column(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>"
+)
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+)
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><sheets>'
+    '<sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+)
