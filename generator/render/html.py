@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import threading
 import traceback
@@ -24,7 +23,8 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from generator.render import charts, csp
-from generator.render.markdown import make_markdown, render_blocks
+from generator.render.filters import install_filters, md_escape
+from generator.render.markdown import SLOT, fill_slots, is_plain, make_markdown, render_blocks, unslot_structural
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
@@ -99,60 +99,6 @@ def deadline(seconds: float):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>&~^:\"'=$@%;,/?"
-_MD_ESCAPES = str.maketrans({char: "\\" + char for char in _MD_SPECIAL})  # one pass in C, for every printed value
-
-
-def md_escape(value: Any) -> str:
-    """Escape every Markdown-significant character so a value renders as literal text."""
-    text = value if isinstance(value, str) else format_value(value)
-    return text.translate(_MD_ESCAPES)
-
-
-def format_value(value: Any) -> str:
-    """Plain text for a fact value: dates spelled out, None as an empty string."""
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return long_date(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def long_date(value: date | None) -> str:
-    """`1 September 2027`."""
-    return "" if value is None else f"{value.day} {value:%B %Y}"
-
-
-def short_date(value: date | None) -> str:
-    """`1 Sep 2027`."""
-    return "" if value is None else f"{value.day} {value:%b %Y}"
-
-
-def month_year(value: date | None) -> str:
-    """`September 2027`."""
-    return "" if value is None else f"{value:%B %Y}"
-
-
-def money(value: Any) -> str:
-    """US dollars without cents: `$3,630`."""
-    return "" if value is None else f"${int(value):,}"
-
-
-def number(value: Any) -> str:
-    """A number with thousands separators; whole floats without decimals."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.1f}"
-    return f"{int(value):,}"
-
-
-def _filters(env: SandboxedEnvironment) -> None:
-    env.filters.update(date=long_date, shortdate=short_date, number=number, month=month_year, money=money)
-
-
 @dataclass(frozen=True)
 class Page:
     """Where a page sits in the site and what it links to."""
@@ -184,11 +130,11 @@ class Renderer:
         self._slotted: set[str] = set()
         self.body_env = LimitedSandbox(undefined=StrictUndefined, autoescape=False, finalize=self._finalize,
                                              keep_trailing_newline=True)
-        _filters(self.body_env)
+        install_filters(self.body_env)
         # One build, one theme: no re-checking each template file's time on every include (a stat per include).
         self.theme_env = LimitedSandbox(loader=ConfinedLoader(str(theme.root)), autoescape=True,
                                         undefined=StrictUndefined, auto_reload=False)
-        _filters(self.theme_env)
+        install_filters(self.theme_env)
         self.bands = [{"id": b.id, "label": b.label, "min": b.min, "max": b.max} for b in strategy.bands]
         self.problems: list[Problem] = []
         self._sheet: tuple[dict[str, str], Callable[[dict], str]] | None = None
@@ -235,7 +181,7 @@ class Renderer:
         """Escape a printed value; while slots are collected, a plain one becomes a numbered slot instead."""
         text = md_escape(value)
         slots = getattr(self._slots, "values", None)
-        if slots is None or not _is_plain(text):
+        if slots is None or not is_plain(text):
             return text
         slots.append(text)
         return f"\ue000{len(slots) - 1}\ue001"
@@ -253,10 +199,10 @@ class Renderer:
         # Examples and FAQ entries sit one heading level deeper in the page than sections.
         shift = 0 if item.kind == "section" else 1
         if slots:
-            html = self._slotted_markdown(_unslot_structural(text, slots), slots, shift)
+            html = self._slotted_markdown(unslot_structural(text, slots), slots, shift)
             if html is not None:
                 return html
-            text = _fill(text, slots)
+            text = fill_slots(text, slots)
         html = self._md_cache.get((shift, text))
         if html is None:
             self._refused_links.clear()
@@ -291,10 +237,10 @@ class Renderer:
             self._refused_links.clear()
             html = Markup(self._markdown(text, shift))
             # Each slot must come out once, as it went in (a slot in a URL is percent-encoded, say): else no slots.
-            if self._refused_links or _SLOT.findall(html) != _SLOT.findall(text):
+            if self._refused_links or SLOT.findall(html) != SLOT.findall(text):
                 html = Markup()
             self._md_cache[(shift, text)] = html
-        return Markup(_fill(html, slots)) if html else None
+        return Markup(fill_slots(html, slots)) if html else None
 
     def _markdown(self, text: str, shift: int) -> str:
         """Markdown to HTML one top-level block at a time, each distinct block once (render/markdown.py)."""
@@ -392,36 +338,6 @@ class Renderer:
         if not frames:
             return prefix + name, None
         return prefix + frames[-1].filename[len(root):], frames[-1].lineno
-
-
-_SLOT = re.compile("\ue000([0-9]+)\ue001")
-# A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
-_BLOCK_START = re.compile(r"[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*")  # matched from the line's start
-
-
-def _is_plain(text: str) -> bool:
-    """Text that Markdown shows as it is wherever it stands: no escapes, letters or digits at both ends, one line."""
-    return (bool(text) and text[0].isalnum() and text[-1].isalnum() and text.isprintable() and "\\" not in text
-            and "\ue000" not in text and "\ue001" not in text)
-
-
-def _fill(text: str, slots: list[str]) -> str:
-    return _SLOT.sub(lambda m: slots[int(m.group(1))], text)
-
-
-def _unslot_structural(text: str, slots: list[str]) -> str:
-    """Put back the values whose characters shape the Markdown: `3.` opening a list, `&#38;`, link references."""
-    if re.search(r"(?m)^ {0,3}\[.*\]:", text):
-        return _fill(text, slots)
-
-    def keep(m: re.Match) -> str:
-        value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
-        if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
-                                    and _BLOCK_START.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start())):
-            return value
-        return m.group(0)
-
-    return _SLOT.sub(keep, text)
 
 
 def _describe(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from generator.render.ics import Milestone, calendar, milestones, uid
 
@@ -66,13 +66,13 @@ def list_figures(entry: dict) -> dict | None:
             "confirm_visa": len(plist.get("confirm_visa") or [])}
 
 
-def agenda(people: Iterable[tuple[Any, dict]], as_of: date, days: int = WINDOW_DAYS) -> list[Event]:
+def agenda(people: Iterable[tuple[Any, dict, list[Milestone]]], as_of: date, days: int = WINDOW_DAYS) -> list[Event]:
     """Every exam, practice exam, plan start and expected score of the cohort from `as_of` for `days` days,
     and the season's dates (ERAS opens, the last exam date with a score by then, Match Day) once per cycle."""
     end = as_of + timedelta(days=days)
     found: dict[str, Event] = {}
-    for profile, facts in people:
-        for m in milestones(facts, profile):
+    for profile, facts, dated in people:
+        for m in dated:
             kind = _kind(m.id)
             if kind == "season":
                 key = f"{m.id}-{facts['cycle']}"
@@ -92,11 +92,20 @@ def agenda(people: Iterable[tuple[Any, dict]], as_of: date, days: int = WINDOW_D
     return sorted(due, key=lambda e: (e.day, e.applicant is not None, e.summary, e.uid))
 
 
-def next_dates(people: Iterable[tuple[Any, dict]], as_of: date) -> dict[str, Milestone]:
+def people(profiles: Iterable[Any], facts: Callable[[Any], dict]) -> list[tuple[Any, dict, list[Milestone]]]:
+    """(profile, facts, milestones) of each applicant: the dates are worked out once for the whole roster."""
+    found = []
+    for profile in profiles:
+        known = facts(profile)
+        found.append((profile, known, milestones(known, profile)))
+    return found
+
+
+def next_dates(people: Iterable[tuple[Any, dict, list[Milestone]]], as_of: date) -> dict[str, Milestone]:
     """Each applicant's next dated milestone on or after `as_of`, by id."""
     upcoming = {}
-    for profile, facts in people:
-        later = [m for m in milestones(facts, profile) if m.first >= as_of]
+    for profile, _facts, dated in people:
+        later = [m for m in dated if m.first >= as_of]
         if later:
             upcoming[profile.id] = later[0]
     return upcoming

@@ -13,14 +13,14 @@ import hashlib
 import os
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from generator.authoring.placeholders import placeholder_warnings
 from generator.decide.facts import derive
 from generator.deliver import ledger
 from generator.deliver.addresses import ALLOW_EXAMPLE_ENV, undeliverable
 from generator.deliver.changes import differences, snapshot
-from generator.errors import DeliveryError
+from generator.errors import DeliveryError, printable
 from generator.load.profiles import Profile
 from generator.project import display
 from generator.render.cohort_chart import STATES, delivery_by_band
@@ -34,14 +34,19 @@ TEMPLATE = "roster.html"
 
 
 def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequence[Profile],
-          ledger_path: Path | None = None) -> None:
-    """Write the roster and the cohort calendar into the staged output, beside the manifest."""
+          ledger_path: Path | None = None, facts: Mapping[str, dict] | None = None) -> None:
+    """Write the roster and the cohort calendar into the staged output, beside the manifest.
+
+    `facts` are the build's, by applicant id; an applicant without them (a guide an `--only` build
+    carried over, a merge) has them derived here.
+    """
     as_of = date.fromisoformat(doc["as_of"])
     path = ledger_path or ledger.default_path(staged.out_dir)
     history, ledger_info = read_ledger(path)
     valid = {p.id: p for p in profiles}
-    people = [(valid[e["id"]], derive(valid[e["id"]], renderer.strategy, as_of))
-              for e in doc["profiles"] if e["id"] in valid]
+    known = facts or {}
+    people = cohort.people([valid[e["id"]] for e in doc["profiles"] if e["id"] in valid],
+                           lambda p: known.get(p.id) or derive(p, renderer.strategy, as_of))
     upcoming = cohort.next_dates(people, as_of)
     bands = [(b.id, b.label) for b in renderer.strategy.bands] + [(renderer.strategy.pending_band.id,
                                                                    renderer.strategy.pending_band.label)]
@@ -53,8 +58,10 @@ def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequenc
     figures = cohort.figures(doc["profiles"], warnings, doc["errors"], bands)
     page = {**renderer.site, "title": "Cohort roster", "lang": "en"}
     template = renderer.theme_env.get_template(TEMPLATE)
+    # Errors are shown as the terminal shows them: control and bidi characters escaped, one line each.
+    errors = [{k: printable(v) if isinstance(v, str) else v for k, v in e.items()} for e in doc.get("errors", [])]
     staged.write_text(NAME, template.render(
-        manifest=doc, page=page, rows=rows, figures=figures, events=events, ledger=ledger_info,
+        manifest={**doc, "errors": errors}, page=page, rows=rows, figures=figures, events=events, ledger=ledger_info,
         chart=delivery_by_band(figures["by_band"], rows), window_end=as_of + timedelta(days=cohort.WINDOW_DAYS - 1),
         flags=sorted({f for e in doc["profiles"] for f in e["flags"]}), ics=ICS_NAME,
         states=[(state, label) for state, label, _ in STATES]))
