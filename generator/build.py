@@ -19,7 +19,7 @@ from generator.decide.facts import derive
 from generator.decide.program_list import ProgramList, digest_of
 from generator.decide.program_view import attach
 from generator.decide.selection import Decisions, select
-from generator.errors import BuildError, InputError, MatchguideError, Problem
+from generator.errors import BuildError, InputError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
 from generator.project import BuildOptions, Inputs, display, load_cohort, load_inputs, whole_cohort
@@ -28,7 +28,7 @@ from generator.render import sheets
 from generator.render.ics import ics_for
 from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
-from generator.write import manifest
+from generator.write import manifest, privacy
 from generator.write.finish import finish
 from generator.write.slugs import GUIDE_DIR, site_key, slug
 from generator.write.writer import BuildLock, StagedOutput
@@ -36,6 +36,7 @@ from generator.write.writer import BuildLock, StagedOutput
 # The detour named: each guide's PDF variant goes to its worker as a file in the staging tree, not through
 # the pipe, so the build's memory stays flat however many guides wait for a worker. Removed before the switch.
 PDF_SOURCES = ".pdf-src"
+PDF_TEXT_CACHE = "pdf-text"  # in the state folder: the text of each published PDF, by digest, for the privacy check
 # The applicant's program list to download, in their own guide folder (the capability URL, never guessable).
 SHEET_CSV, SHEET_XLSX = "program-list.csv", "program-list.xlsx"
 
@@ -90,14 +91,24 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             _write_guides(staged, inputs, guides, previous, options, result, reporter, pool.submit)
             pdf_failures = {i: _in_output(p, staged) for i, p in pool.finish().items()}
         _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
+        cohort, words = whole_cohort(options, inputs, profiles), privacy.vocabulary(inputs.renderer)
+        cache = options.state / PDF_TEXT_CACHE
+        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words, cache=cache),
+                  reporter)
+        scanned = {e["id"] for e in result.entries}
         _carry_over(staged, previous, options, result, reporter)
+        carried = [e for e in result.entries + result.stale if e["id"] not in scanned]
+        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, _files(staged, carried),
+                                                    cache=cache), reporter)
+        if not options.shard:
+            privacy.prune(cache, staged.staging)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})
         extra = {"kept_previous": result.stale} if result.stale else {}
         extra["program_sheet"] = program_sheet_record(inputs)
         extra["section_titles"] = {s.id: s.title for s in inputs.content.sections}
         doc = manifest.document(inputs.cycle, inputs.as_of.isoformat(), result.entries, result.problems, **extra)
-        finish(staged, doc, inputs.renderer, whole_cohort(options, inputs, profiles), result.entries + result.stale,
-               options.ledger, {g.profile.id: g.facts for g in guides})
+        finish(staged, doc, inputs.renderer, cohort, result.entries + result.stale, options.ledger,
+               {g.profile.id: g.facts for g in guides}, scanned=True)
     result.manifest_path = options.out / manifest.NAME
     reporter.event("done", built=len(result.entries), problems=len(result.problems))
     return result
@@ -347,6 +358,37 @@ def _keep_paths_free(staged: StagedOutput, record: dict) -> bool:
     return isinstance(html, str) and not any(p in staged.written for p in (html, record.get("pdf")) if p)
 
 
+def _files(staged: StagedOutput, entries: list[dict]) -> list[Path]:
+    """The published files of some guides, in the staging tree."""
+    rels = [rel for e in entries for rel in _guide_files(e) if rel and rel.startswith("site/")]
+    return sorted(p for p in (staged.path(rel) for rel in rels) if p.is_file())
+
+
+def _withhold(staged: StagedOutput, result: BuildResult, findings: list[privacy.Finding], reporter: Reporter) -> None:
+    """Withhold every guide the privacy check found exposing someone else (its last good version is carried over,
+    as for a failed PDF); a finding in a page every visitor sees stops the build."""
+    shared = [f.problem() for f in findings if f.guide is None]
+    if shared:
+        raise BuildError(shared)
+    concerned: dict[str, list[Problem]] = {}
+    for finding in findings:
+        concerned.setdefault(finding.guide or "", []).append(finding.problem())
+    for entries in (result.entries, result.stale):
+        for entry in [e for e in entries if e["id"] in concerned]:
+            entries.remove(entry)
+            for done in (result.rebuilt, result.kept):
+                if entry["id"] in done:
+                    done.remove(entry["id"])
+            result.failed.add(entry["id"])
+            for problem in concerned[entry["id"]]:
+                if problem not in result.problems:
+                    result.problems.append(problem)
+                    reporter.event("problem", problem=problem)
+            for rel in filter(None, _guide_files(entry)):
+                staged.path(rel).unlink(missing_ok=True)
+                staged.written.discard(rel)  # free for the previous version, if there is one
+
+
 def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:
     result.failed.update(failed)
     for entry in [e for e in result.entries if e["id"] in failed]:
@@ -361,16 +403,30 @@ def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Pr
 
 def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     """Load, decide and render everything, write nothing: the inputs, each valid profile's guide as decided
-    (facts derived once), and every problem."""
+    (facts derived once), and every problem.
+
+    Every guide is rendered in memory as a build would write it, and the privacy check reads those pages, so
+    `check` lists the guides a build would withhold.
+    """
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
     problems += program_sheet_problems(inputs)
     guides = [decide(profile, inputs) for profile in profiles]
+    scanner = privacy.Scanner(whole_cohort(options, inputs, profiles), privacy.vocabulary(inputs.renderer))
+    findings: list[privacy.Finding] = []
+    fixed = {"site/index.html": ("landing", Page("matchguide", "assets/", "index.html")),
+             "site/404.html": ("not_found", Page("Page not found", "assets/", "index.html"))}
+    for rel, (template, page) in fixed.items():
+        findings += scanner.scan(rel, None, privacy.readable_text(inputs.renderer.render_fixed(template, page)))
     for guide in guides:
-        try:
-            inputs.renderer.render_guide(guide.facts, guide.selection, Page(guide.profile.name, "", ""))
-        except MatchguideError as exc:
-            problems.extend(exc.problems)
+        pages, found = _render_pages(guide, inputs, options)
+        problems.extend(found)
+        for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics")):
+            if name in pages:
+                text = pages[name].decode("utf-8") if isinstance(pages[name], bytes) else pages[name]
+                findings += scanner.scan(guide.profile.source, guide.profile, privacy.readable_text(text, suffix),
+                                         published_path=False)
+    problems += [f.problem(built=False) for f in privacy.first_findings(findings)]
     return inputs, guides, problems
 
 

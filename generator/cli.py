@@ -34,10 +34,11 @@ def _shard(text: str) -> tuple[int, int]:
 
 def _parents() -> dict[str, argparse.ArgumentParser]:
     """Option groups several commands share, as argparse parent parsers."""
-    site = argparse.ArgumentParser(add_help=False)
-    site.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
-    site.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    site.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
+    paths.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
+    paths.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
+    site = argparse.ArgumentParser(add_help=False, parents=[paths])
     site.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
     site.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
     site.add_argument("--programs", type=Path, metavar="FILE",
@@ -50,7 +51,7 @@ def _parents() -> dict[str, argparse.ArgumentParser]:
                        help="guide content, for the strategy data the checks use (default: content)")
     sheet.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
     sheet.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
-    return {"site": site, "only": only, "sheet": sheet}
+    return {"paths": paths, "site": site, "only": only, "sheet": sheet}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,27 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
                                    "site files must be identical in every shard and each guide must sit at the address "
                                    "the site key gives (MATCHGUIDE_SITE_KEY or .matchguide/site.key); the privacy check "
                                    "runs on the merged site before OUT is replaced.",
-                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3")
+                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3",
+                       parents=[shared["paths"]])  # profiles for the privacy check, the theme for the roster
     p.add_argument("out", type=Path, metavar="OUT", help="the merged output folder (replaced in one step)")
     p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help="output folders of the shard builds")
-    p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR",
-                   help="applicant profiles, for the privacy check (default: profiles)")
-    p.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR",
-                   help="theme folder, for the roster (default: themes/default)")
     p.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("email", help="write each applicant's email to output/outbox/, or send it with --send",
                        description="Render one message per applicant (subject, text and HTML bodies, the guide link, "
                                    "the PDF attached). Dry run by default; --send delivers over SMTP configured by "
                                    "MATCHGUIDE_SMTP_* variables (docs/email.md). A ledger makes each guide go out once.",
-                       epilog="example: matchguide email --send --limit 5")
+                       epilog="example: matchguide email --send --limit 5", parents=[shared["only"]])
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="the built output (default: output)")
     p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme with email/ templates")
     p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="where the addresses are")
     p.add_argument("--ledger", type=Path, metavar="FILE", help="send ledger (default: .matchguide/ledger.jsonl)")
     p.add_argument("--send", action="store_true", help="deliver for real (default: write .eml files only)")
-    p.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
     p.add_argument("--limit", type=int, metavar="N", help="send at most N messages this run")
     p.add_argument("--rate", type=float, default=30.0, metavar="PER_MIN", help="messages per minute (default: 30)")
     p.add_argument("--programs", type=Path, metavar="FILE",
@@ -256,6 +252,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`matchguide check`."""
+    from generator.authoring.explain import chosen
     from generator.authoring.lint import check_warnings
     from generator.build import check
     from generator.decide.program_view import list_summary
@@ -270,11 +267,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     if not args.quiet:
         for guide in guides:
-            sel = guide.selection
-            print(f"{guide.profile.id}: band {guide.facts['band']['id']}, layout {sel.layout.id}")
-            print(f"  sections: {', '.join(s.id for s in sel.sections)}")
-            print(f"  examples: {', '.join(s.id for s in sel.examples) or '-'}")
-            print(f"  faq: {', '.join(s.id for s in sel.faq) or '-'}")
+            print("\n".join(chosen(guide.profile.id, guide.facts, guide.selection)))
             print(f"  program list: {list_summary(guide.program_list, guide.facts['program_list_status'])}")
     coverage = []
     if args.coverage or args.strict:
@@ -394,15 +387,14 @@ def cmd_email(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     args = build_parser().parse_args(argv)
+    kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
     try:
         return args.func(args)
     except MatchguideError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
-        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
         print(f"failed: {len(exc.problems)} problem(s){kept}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:
-        kept = "; the previous output was left as it was" if args.command in _WRITES_OUTPUT else ""
         print(f"interrupted{kept}", file=sys.stderr)
         return 130

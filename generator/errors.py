@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# What would break the one-line `path:line: field: message` shape, or reorder it on screen: C0 and C1 controls,
+# line and paragraph separators, bidi embeddings, overrides and isolates. Shown as `\n`, `\t` or `\u202e`.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """`text` with every control, line-separator and bidi character escaped, so it prints on one line as is."""
+    return _UNPRINTABLE.sub(lambda m: _ESCAPES.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
 @dataclass(frozen=True, order=True)
@@ -15,8 +26,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.source if self.line is None else f"{self.source}:{self.line}"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        source, message = printable(self.source), printable(self.message)
+        where = source if self.line is None else f"{source}:{self.line}"
+        return f"{where}: {printable(self.field)}: {message}" if self.field else f"{where}: {message}"
 
     def as_dict(self) -> dict:
         """The manifest form of this problem."""

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import struct
+import shutil
 import subprocess
 import sys
 import time
@@ -94,8 +95,11 @@ def test_an_exception_mid_build_leaves_the_previous_output(site: Project, fault:
     assert any(rel.startswith("site/g/") and rel.endswith("index.html") for rel in before)
     if patch():
         monkeypatch.setattr(*patch())
-    else:  # a real refusal: this name is printed in every guide, so it would leak into the others' pages
-        site.write("profiles/leaky.yaml", profile_yaml(name="Internal Medicine"))
+    else:  # a real refusal: the landing page, which every visitor sees, names an applicant
+        landing = site.theme / "landing.html"
+        site.write("profiles/leaky.yaml", profile_yaml(name="Zephyrine Quillfeather"))
+        site.write("themes/default/landing.html",
+                   landing.read_text("utf-8").replace("</main>", "<p>Zephyrine Quillfeather</p></main>", 1))
     with pytest.raises((MatchguideError, RuntimeError, KeyboardInterrupt, OSError)) as caught:
         site.build(pdf=pdf, jobs=1, force=True)
     if fault == "privacy-check-refuses":
@@ -104,6 +108,7 @@ def test_an_exception_mid_build_leaves_the_previous_output(site: Project, fault:
     assert site.debris() == []
     monkeypatch.undo()
     (site.root / "profiles" / "leaky.yaml").unlink(missing_ok=True)
+    shutil.copy(ROOT / "themes" / "default" / "landing.html", site.theme / "landing.html")
     assert site.build().ok  # the lock was released and nothing is left in the way
 
 

@@ -184,7 +184,9 @@ def test_payloads_the_loader_refuses_are_located_errors(chdir_site: Project) -> 
         expected.append((f"profiles/bad-id-{i}.yaml", 1, "id", "expected an id"))
     for i, bad in enumerate(BAD_EMAILS):
         site.write(f"profiles/bad-email-{i}.yaml", profile_yaml(email=bad, name=f"Email Person {i}"))
-        expected.append((f"profiles/bad-email-{i}.yaml", 2, "email", "expected an email address"))
+        smuggled = "\x00" in bad  # an escaped NUL is refused as a character before the address is read
+        expected.append((f"profiles/bad-email-{i}.yaml", 2, "email",
+                         "must not contain control characters" if smuggled else "expected an email address"))
     site.write("profiles/Bad Name.yaml", profile_yaml(name="File Person", email="file@example.org"))
     expected.append(("profiles/Bad Name.yaml", None, "id", "the file name 'Bad Name' is not a valid id"))
     result = site.build()

@@ -169,7 +169,9 @@ def test_cli_import_reports_and_exits_1(tmp_path, capsys):
                  "--content", str(ROOT / "content"), "--as-of", "2026-11-25"]) == 0
 
 
-text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+# Any text the strict loader accepts: no lone surrogates, controls (but tab and line breaks) or noncharacters.
+text_values = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cn"), whitelist_characters="\t\n\r"),
+                      max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
@@ -177,6 +179,12 @@ text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 def test_quote_round_trips_any_text_through_the_strict_loader(value):
     document, problems = yamlstrict.parse(f"k: {quote(value)}\n", "t")
     assert problems == [] and document.data == {"k": value}
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85", "\ufffe", "\U0001ffff", "\ufdd0"])
+def test_quote_never_smuggles_a_character_the_loader_refuses(char):
+    _, problems = yamlstrict.parse(f"k: {quote('a' + char + 'b')}\n", "t")
+    assert len(problems) == 1 and f"U+{ord(char):04X}" in problems[0].message and problems[0].line == 1
 
 
 @settings(max_examples=200, deadline=None)

@@ -386,6 +386,7 @@ def test_a_broken_cohort_reports_every_problem_and_keeps_every_good_profile(tmp_
         "profiles/c-bad.yml:16: step2ck: unknown field 'step2ck'; did you mean 'step2_ck'?",
         "profiles/e-bad.yaml:1: file contains a NUL byte; is it a binary file?",
         "profiles/g-bad.yaml:16: id: duplicate id 'b-good': profiles/b-good.yaml already uses it",
+        "profiles/notes.txt: not read: profile files end in .yaml or .yml; rename it, or move it out of the profiles folder",
     ]
 
 

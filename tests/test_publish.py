@@ -380,26 +380,48 @@ def test_a_name_wrapped_across_lines_is_still_found(built: Path, monkeypatch, ca
     assert "site/404.html: published file exposes the name of profiles/aisha-rahman.yaml" in err
 
 
-def test_an_email_anywhere_fails_the_build(built: Path, monkeypatch, capsys):
-    plant(built, "layouts/guide.html", "<p>Write to aisha.rahman@example.org</p>")
-    err = refused(built, monkeypatch, capsys)
-    guide = json.loads((built / "output" / "manifest.json").read_text())["profiles"][0]["html"]
-    assert f"{guide}: published file exposes the email of profiles/aisha-rahman.yaml" in err  # even in her own guide
+def withheld(project: Path, monkeypatch, capsys, *args: str) -> tuple[str, dict, dict]:
+    """Build again; the build reports problems (exit 1) and switches in: (stderr, guides before, manifest after)."""
+    before = {e["id"]: e for e in json.loads((project / "output" / "manifest.json").read_text())["profiles"]}
+    capsys.readouterr()
+    assert build(project, monkeypatch, "--no-pdf", *args) == 1
+    err = capsys.readouterr().err
+    assert "refusing to publish" not in err and "previous output was left" not in err
+    return err, before, json.loads((project / "output" / "manifest.json").read_text())
 
 
-def test_a_name_in_another_applicants_guide_fails_the_build(built: Path, monkeypatch, capsys):
-    plant(built, "layouts/guide.html", "<p>Also see Priya Nair's plan.</p>")
-    err = refused(built, monkeypatch, capsys)
-    entries = {e["id"]: e for e in json.loads((built / "output" / "manifest.json").read_text())["profiles"]}
-    assert f"{entries['aisha-rahman']['html']}: published file exposes the name of profiles/priya-nair.yaml" in err
-    assert f"{entries['priya-nair']['html']}: published" not in err  # her own guide may name her
+def test_an_email_in_a_guide_withholds_that_guide_and_keeps_its_last_good_version(built: Path, monkeypatch, capsys):
+    plant(built, "layouts/guide.html", "{% if f.name == 'Aisha Rahman' %}<p>Write to aisha.rahman@example.org</p>"
+                                       "{% endif %}")
+    old_page = {p: (built / "output" / p).read_bytes() for p in ("site/index.html",)}
+    before_aisha = (built / "output" / json.loads((built / "output" / "manifest.json").read_text())["profiles"][0]["html"])
+    before_bytes = before_aisha.read_bytes()
+    err, before, after = withheld(built, monkeypatch, capsys, "--force")
+    guide = before["aisha-rahman"]["html"]
+    assert (f"error: {guide}: published file exposes the email of profiles/aisha-rahman.yaml; "
+            "the guide of profiles/aisha-rahman.yaml is withheld") in err  # even in her own guide
+    assert [e["id"] for e in after["kept_previous"]] == ["aisha-rahman"]  # her last good guide stays published
+    assert before_aisha.read_bytes() == before_bytes and b"aisha.rahman@" not in before_bytes
+    assert "priya-nair" in {e["id"] for e in after["profiles"]}  # everyone else is published
+    assert (built / "output" / "site" / "index.html").read_bytes() == old_page["site/index.html"]
 
 
-def test_an_id_that_is_a_word_of_the_landing_page_fails_the_build(built: Path, monkeypatch, capsys):
+def test_a_name_in_another_applicants_guide_withholds_only_that_guide(built: Path, monkeypatch, capsys):
+    plant(built, "layouts/guide.html", "{% if f.name != 'Priya Nair' %}<p>Also see Priya <b>Nair</b>'s plan.</p>"
+                                       "{% endif %}")
+    err, before, after = withheld(built, monkeypatch, capsys)
+    assert (f"{before['aisha-rahman']['html']}: published file exposes the name of profiles/priya-nair.yaml; "
+            "the guide of profiles/aisha-rahman.yaml is withheld") in err
+    assert f"{before['priya-nair']['html']}: published" not in err  # her own guide may name her
+    assert "aisha-rahman" in {e["id"] for e in after["kept_previous"]}
+    assert "priya-nair" in {e["id"] for e in after["profiles"]}
+
+
+def test_an_id_that_is_a_word_of_the_landing_page_blocks_nothing(built: Path, monkeypatch, capsys):
     assert re.search(r"\binternal\b", (built / "output" / "site" / "index.html").read_text())
     write_profile(built, "internal", "Ines Ternal", "ines@example.org")
-    err = refused(built, monkeypatch, capsys)
-    assert "site/index.html: published file exposes the id of profiles/internal.yaml" in err
+    err, _, after = withheld(built, monkeypatch, capsys)  # exit 1 for broken.yaml only
+    assert "exposes" not in err and "internal" in {e["id"] for e in after["profiles"]}
 
 
 def test_a_failed_first_build_publishes_nothing(tmp_path: Path, monkeypatch, capsys):

@@ -193,6 +193,16 @@ def test_roster_figures_next_weeks_and_cohort_calendar(project: Path):
                         ("no_usce", "No US clinical experience"), ("needs_h1b", "Needs an H-1B visa")):
         holders = [e["name"] for e in doc.values() if flag in e["flags"]]
         assert f"{label} {len(holders)} flag {flag}" + "".join(f" {n}" for n in holders) in text
+    listed = {i: e["program_list"] for i, e in doc.items() if e.get("program_list")}
+    assert listed, "the sample program spreadsheet gives lists"  # content/data/programs.csv, copied with content/
+    for applicant, plist in listed.items():
+        cell = page.cell(applicant, "Program list")
+        assert cell.startswith(f"{plist['count']} programs") and ("short" in cell) == plist["short"]
+        assert (f"{len(plist['confirm_visa'])} visa to confirm" in cell) == bool(plist["confirm_visa"])
+    for applicant in set(doc) - set(listed):
+        assert page.cell(applicant, "Program list") == "—"
+    assert (f"Program lists {len(listed)} {sum(p['short'] for p in listed.values())} short list"
+            in text)
     assert "Profiles with placeholders 1 Linh Nguyen: linh-nguyen@example.invalid is a placeholder" in text
     for band in {e["band"] for e in doc.values()}:
         assert page.rows[next(i for i, e in doc.items() if e["band"] == band)]["data-band"] == band

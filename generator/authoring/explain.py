@@ -14,7 +14,7 @@ from typing import Any
 
 from generator.decide import facts as facts_mod
 from generator.decide.program_view import attach
-from generator.decide.selection import KINDS, Decision, Rulebook, select
+from generator.decide.selection import KINDS, Decision, Decisions, Rulebook, select
 from generator.errors import InputError, Problem
 from generator.project import BuildOptions, display, load_cohort, load_inputs
 
@@ -46,6 +46,14 @@ def explain(facts: dict, rules: Rulebook, *, applicant_id: str, source: str) -> 
     decided = select(facts, rules)
     return Explanation(applicant_id, facts["name"], source, facts["dates"]["as_of"], facts["cycle"], key_facts(facts),
                        decided.decisions, facts)
+
+
+def chosen(applicant_id: str, facts: dict, decided: Decisions) -> list[str]:
+    """What `check` lists for one applicant: band and layout, then the ids of what the guide holds."""
+    return [f"{applicant_id}: band {facts['band']['id']}, layout {decided.layout.id}",
+            f"  sections: {', '.join(s.id for s in decided.sections)}",
+            f"  examples: {', '.join(s.id for s in decided.examples) or '-'}",
+            f"  faq: {', '.join(s.id for s in decided.faq) or '-'}"]
 
 
 def key_facts(facts: dict) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Warnings `matchguide check` gives beyond errors: rules that test impossible values, placeholders left in profiles.
+"""Warnings `matchguide check` gives beyond errors: rules that test impossible values, placeholders left in profiles,
+characters of a name that no installed font can print.
 
 Warnings never stop a build; `check --strict` makes them fail the check.
 """
@@ -14,6 +15,7 @@ from generator.decide.rules import impossible_values
 from generator.errors import Problem
 from generator.load.profiles import Profile
 from generator.project import Inputs
+from generator.render.glyphs import glyph_warnings
 from generator.decide.profile_dates import cohort_date_warnings
 
 
@@ -26,6 +28,7 @@ def rule_warnings(inputs: Inputs) -> list[Problem]:
 
 def check_warnings(inputs: Inputs, profiles: Sequence[Profile], profiles_dir: Path) -> list[Problem]:
     """The rule warnings, then one per placeholder value still in a profile, then the profile dates that cannot be
-    right on the build date (future practice exams, results dated in the future)."""
+    right on the build date (future practice exams, results dated in the future), then one per character of a
+    name no installed font can print."""
     return (rule_warnings(inputs) + placeholder_warnings(profiles, profiles_dir, inputs.as_of)
-            + cohort_date_warnings(profiles, inputs.as_of))
+            + cohort_date_warnings(profiles, inputs.as_of) + glyph_warnings(profiles))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,8 @@ from generator.errors import InputError, Problem
 from generator.load.ids import ID_RE, ID_RULE
 from generator.load.fields import BAD, CONTROL, Reader, accept, any_bad, boolean, choice, identifier, integer, number, text
 from generator.load.fields import date as date_check
-from generator.load.yamlstrict import MAX_BYTES, Document, parse
+from generator.load.profile_files import profile_files
+from generator.load.yamlstrict import MAX_BYTES, Document, parse, too_large
 
 RESULTS = ("pass", "fail", "pending")
 VISAS = ("j1", "h1b", "either", "none")
@@ -122,19 +124,17 @@ def load_profiles(
     source_prefix: str = "profiles",
     only: Sequence[str] | None = None,
 ) -> tuple[list[Profile], list[Problem]]:
-    """Check every *.yaml/*.yml profile in `directory`: (valid profiles by id, problems of all others).
+    """Check every profile in `directory`: (valid profiles by id, problems of all others).
 
-    Files whose names start with a dot (editor back-ups) are skipped. `only` keeps
-    the listed ids after the whole cohort has been checked.
+    Every entry of the folder is accounted for (see `profile_files`): files ending in `.yaml` or `.yml`, in any
+    case, are read; anything else is reported, except hidden files, editor back-ups and a README. `only` keeps the
+    listed ids after the whole cohort has been checked.
     """
     directory = Path(directory)
     if not directory.is_dir():
         return [], [Problem(source_prefix, None, None, f"profiles folder not found: {directory}")]
-    files = sorted(
-        p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file() and not p.name.startswith(".")
-    )
+    files, problems = profile_files(directory, source_prefix)
     profiles: dict[str, Profile] = {}
-    problems: list[Problem] = []
     broken_ids: set[str] = set()
     for path in files:
         source = f"{source_prefix}/{path.name}" if source_prefix else path.name
@@ -149,6 +149,7 @@ def load_profiles(
             problems.append(Problem(source, profile.line_of(("id",)), "id", message))
             continue
         profiles[profile.id] = profile
+    problems.sort(key=lambda p: p.source)  # in file order, each file's problems by line
     chosen = [profiles[key] for key in sorted(profiles)]
     if only is not None:
         wanted = list(dict.fromkeys(only))
@@ -167,9 +168,12 @@ def _check_file(
     """(profile or None, its problems sorted by line, the id the file claims)."""
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)  # a larger file is reported by the parser, not read whole
+            size = os.fstat(handle.fileno()).st_size
+            raw = handle.read(MAX_BYTES + 1)  # a larger file is reported, not read whole
     except OSError as exc:
         return None, [Problem(source, None, None, f"cannot read the file: {exc.strerror or exc}")], path.stem
+    if len(raw) > MAX_BYTES:
+        return None, [Problem(source, None, None, too_large(MAX_BYTES, max(size, len(raw))))], path.stem
     document, problems = parse(raw, source)
     problems = [_explain_visa(problem) for problem in problems]
     profile, declared_id = None, path.stem

@@ -36,6 +36,9 @@ _NOT_FINITE = re.compile(r"[-+]?\.(?:inf|nan)", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}.*")
 # Characters YAML allows in a stream (YAML 1.2, 5.1), minus NEL, which YAML 1.1 reads as a line break.
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Unicode noncharacters (U+FDD0..U+FDEF and the last two code points of every plane): never text.
+_NONCHARACTER = re.compile("[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}"
+                                                       for p in range(1, 17)) + "]")
 _MAX_NUMBER_CHARS = 100
 _OR_QUOTE = "or quote it if you mean the text"
 
@@ -110,7 +113,7 @@ def split_front_matter(
             raise InputError(Problem(source, 1, None, "front matter opened on line 1 is never closed by a '---' line"))
         front = "\n".join(lines[1:close]) + "\n"
         if len(front.encode("utf-8")) > max_bytes:
-            raise InputError(Problem(source, 1, None, f"front matter is larger than {max_bytes} bytes"))
+            raise InputError(Problem(source, 1, None, f"front matter is larger than {human_size(max_bytes)}"))
         document, problems = _load_text(front, source, 1, max_depth, allow_empty=True)
         if problems:
             raise InputError(problems)
@@ -119,6 +122,20 @@ def split_front_matter(
         raise
     except Exception as exc:
         raise InputError(Problem(source, None, None, f"could not read front matter: {type(exc).__name__}")) from exc
+
+
+def human_size(size: int) -> str:
+    """A byte count as people write it: `256 KB`, `5 MB`, `1.5 MB`, `12 bytes` (1 KB = 1,024 bytes)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} byte" + ("" if size == 1 else "s")
+
+
+def too_large(limit: int, size: int) -> str:
+    """The message for a file over the size limit."""
+    shown = human_size(size)
+    return f"file is larger than {human_size(limit)}" + (f" ({shown})" if shown != human_size(limit) else "")
 
 
 def _decode(text: str | bytes, source: str, max_bytes: int | None) -> str:
@@ -131,7 +148,7 @@ def _decode(text: str | bytes, source: str, max_bytes: int | None) -> str:
             line = text[: exc.start].count("\n") + 1
             raise InputError(Problem(source, line, None, "text contains an invalid character (a lone surrogate)"))
     if max_bytes is not None and len(raw) > max_bytes:
-        raise InputError(Problem(source, None, None, f"file is larger than {max_bytes} bytes ({len(raw)} bytes)"))
+        raise InputError(Problem(source, None, None, too_large(max_bytes, len(raw))))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -143,9 +160,31 @@ def _decode(text: str | bytes, source: str, max_bytes: int | None) -> str:
     if bad:
         line = text[: bad.start()].count("\n") + 1
         char = bad.group()
+        if ord(char) in (0xFFFE, 0xFFFF):
+            raise InputError(Problem(source, line, None, f"file contains U+{ord(char):04X}, a noncharacter; remove it"))
         what = "a NUL byte" if char == "\0" else f"the control character U+{ord(char):04X}"
         raise InputError(Problem(source, line, None, f"file contains {what}; is it a binary file?"))
+    bad = _NONCHARACTER.search(text)
+    if bad:
+        line = text[: bad.start()].count("\n") + 1
+        raise InputError(Problem(source, line, None, f"file contains U+{ord(bad.group()):04X}, a noncharacter; remove it"))
     return text
+
+
+def escaped_character(value: str) -> str | None:
+    """Why a decoded scalar may not hold a character its raw text could not hold, or None.
+
+    Double-quoted YAML decodes escapes (`"\\uFFFE"`, `"\\x00"`) into characters the file itself may not contain;
+    the decoded value gets the same check as the raw text.
+    """
+    bad = _FORBIDDEN_CHAR.search(value) or _NONCHARACTER.search(value)
+    if bad is None:
+        return None
+    char = ord(bad.group())
+    if char < 0x20 or 0x7F <= char <= 0x9F:
+        return f"must not contain control characters such as line breaks (found U+{char:04X})"
+    kind = "a lone surrogate" if 0xD800 <= char <= 0xDFFF else "a noncharacter"
+    return f"must not contain U+{char:04X}, {kind} (written as an escape); remove it"
 
 
 def _load_text(
@@ -229,6 +268,8 @@ class _Builder:
             self.stack.pop()
         elif isinstance(event, yaml.ScalarEvent):
             value, error = _resolve(event)
+            if error is None and isinstance(value, str):
+                error = escaped_character(value)
             path = self._place(event, value, error)
             self._check_properties(event, path)
         elif isinstance(event, yaml.AliasEvent):

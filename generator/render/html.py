@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import threading
 import traceback
@@ -25,7 +24,7 @@ from markupsafe import Markup
 
 from generator.render import charts
 from generator.render.filters import install_filters, md_escape
-from generator.render.markdown import make_markdown, render_blocks
+from generator.render.markdown import SLOT, fill_slots, is_plain, make_markdown, render_blocks, unslot_structural
 from generator.render.names import unknown_names
 from generator.load.content import Content, Item, Theme
 from generator.errors import InputError, Problem
@@ -182,7 +181,7 @@ class Renderer:
         """Escape a printed value; while slots are collected, a plain one becomes a numbered slot instead."""
         text = md_escape(value)
         slots = getattr(self._slots, "values", None)
-        if slots is None or not _is_plain(text):
+        if slots is None or not is_plain(text):
             return text
         slots.append(text)
         return f"\ue000{len(slots) - 1}\ue001"
@@ -200,10 +199,10 @@ class Renderer:
         # Examples and FAQ entries sit one heading level deeper in the page than sections.
         shift = 0 if item.kind == "section" else 1
         if slots:
-            html = self._slotted_markdown(_unslot_structural(text, slots), slots, shift)
+            html = self._slotted_markdown(unslot_structural(text, slots), slots, shift)
             if html is not None:
                 return html
-            text = _fill(text, slots)
+            text = fill_slots(text, slots)
         html = self._md_cache.get((shift, text))
         if html is None:
             self._refused_links.clear()
@@ -238,10 +237,10 @@ class Renderer:
             self._refused_links.clear()
             html = Markup(self._markdown(text, shift))
             # Each slot must come out once, as it went in (a slot in a URL is percent-encoded, say): else no slots.
-            if self._refused_links or _SLOT.findall(html) != _SLOT.findall(text):
+            if self._refused_links or SLOT.findall(html) != SLOT.findall(text):
                 html = Markup()
             self._md_cache[(shift, text)] = html
-        return Markup(_fill(html, slots)) if html else None
+        return Markup(fill_slots(html, slots)) if html else None
 
     def _markdown(self, text: str, shift: int) -> str:
         """Markdown to HTML one top-level block at a time, each distinct block once (render/markdown.py)."""
@@ -338,36 +337,6 @@ class Renderer:
         if not frames:
             return prefix + name, None
         return prefix + frames[-1].filename[len(root):], frames[-1].lineno
-
-
-_SLOT = re.compile("\ue000([0-9]+)\ue001")
-# A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
-_BLOCK_START = re.compile(r"[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*")  # matched from the line's start
-
-
-def _is_plain(text: str) -> bool:
-    """Text that Markdown shows as it is wherever it stands: no escapes, letters or digits at both ends, one line."""
-    return (bool(text) and text[0].isalnum() and text[-1].isalnum() and text.isprintable() and "\\" not in text
-            and "\ue000" not in text and "\ue001" not in text)
-
-
-def _fill(text: str, slots: list[str]) -> str:
-    return _SLOT.sub(lambda m: slots[int(m.group(1))], text)
-
-
-def _unslot_structural(text: str, slots: list[str]) -> str:
-    """Put back the values whose characters shape the Markdown: `3.` opening a list, `&#38;`, link references."""
-    if re.search(r"(?m)^ {0,3}\[.*\]:", text):
-        return _fill(text, slots)
-
-    def keep(m: re.Match) -> str:
-        value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
-        if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
-                                    and _BLOCK_START.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start())):
-            return value
-        return m.group(0)
-
-    return _SLOT.sub(keep, text)
 
 
 def _describe(exc: BaseException) -> str:

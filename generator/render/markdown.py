@@ -1,4 +1,4 @@
-"""Markdown rendered block by block, each distinct block once per build.
+"""Markdown for section bodies: the renderer, value slots, and rendering block by block.
 
 Section bodies differ between applicants mostly in a few blocks (a table row, a
 list item, one paragraph); the rest of the body is the same text for everyone.
@@ -23,6 +23,39 @@ _CONTINUES = re.compile(r"(?:[-+*]|[0-9]{1,9}[.)])(?:[ \t]|$)|[ \t]|$")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _CONTAINER = re.compile(r":{3,}")
 _REFERENCE = re.compile(r"(?m)^ {0,3}\[.*\]:")
+
+
+# Plain values of a body rendered as numbered slots (generator/render/html.py), so one Markdown text serves
+# every applicant whose body has the same shape.
+SLOT = re.compile("\ue000([0-9]+)\ue001")
+# A line start (inside quotes and list items) where `1.` or `1)` would open an ordered list.
+_BLOCK_START = re.compile(r"[ \t>]*(?:(?:[-*+]|[0-9]{1,9}[.)])[ \t]+[ \t>]*)*")  # matched from the line's start
+
+
+def is_plain(text: str) -> bool:
+    """Text that Markdown shows as it is wherever it stands: no escapes, letters or digits at both ends, one line."""
+    return (bool(text) and text[0].isalnum() and text[-1].isalnum() and text.isprintable() and "\\" not in text
+            and "\ue000" not in text and "\ue001" not in text)
+
+
+def fill_slots(text: str, slots: list[str]) -> str:
+    """The text with each numbered slot replaced by its value."""
+    return SLOT.sub(lambda m: slots[int(m.group(1))], text)
+
+
+def unslot_structural(text: str, slots: list[str]) -> str:
+    """Put back the values whose characters shape the Markdown: `3.` opening a list, `&#38;`, link references."""
+    if re.search(r"(?m)^ {0,3}\[.*\]:", text):
+        return fill_slots(text, slots)
+
+    def keep(m: re.Match) -> str:
+        value, before, after = slots[int(m.group(1))], text[max(0, m.start() - 1):m.start()], text[m.end():m.end() + 1]
+        if before in ("&", "#") or (value[0].isdigit() and after in (".", ")")
+                                    and _BLOCK_START.fullmatch(text, text.rfind("\n", 0, m.start()) + 1, m.start())):
+            return value
+        return m.group(0)
+
+    return SLOT.sub(keep, text)
 
 
 def make_markdown() -> MarkdownIt:

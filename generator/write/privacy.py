@@ -1,150 +1,200 @@
-"""The privacy check run at the end of every build, before the new output is switched in.
+"""The privacy check: no published page shows what identifies another applicant.
 
-Published files (everything under `site/`) may carry an applicant's name only
-inside that applicant's own guide folder, and never an email address or id.
+What identifies a person (docs/publishing.md, "The privacy check"):
+- the email address, anywhere, even in the applicant's own guide;
+- the full name as a reader sees it (tags stripped, entities decoded, white space and case folded), when it has
+  at least two words, or two characters of a script written without spaces (Chinese, Japanese, Korean, Thai);
+  it may appear in the applicant's own guide and in the guide of anyone with the same name;
+- the id, when it has two parts (`aisha-rahman`), anywhere;
+- a one-word name or id (`grace`, `sukarno`) only where it would point at someone: in a published path or an
+  attribute (a link, an image address, a title), and never when it is shorter than 3 characters, has no letter,
+  or is an everyday word of this site (a word of its content, theme or strategy data: `other`, `may`).
+
+A finding in a guide withholds that guide; a finding in a page every visitor sees stops the build.
 """
 
 from __future__ import annotations
 
+import calendar
+import hashlib
 import html
+import json
 import multiprocessing
 import os
 import re
 import threading
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 from generator.errors import BuildError, Problem
-from generator.load.profiles import Profile
+from generator.write.pdftext import pdf_text
 
-
-def check(out_root: Path, profiles: Iterable[Profile], entries: list[dict]) -> None:
-    """Raise BuildError listing every published file or path that exposes an applicant's data."""
-    own_folder = {e["id"]: str(Path(e["html"]).parent) + "/" for e in entries}
-    owners: dict[str, list[tuple[str, Profile]]] = {}
-    for profile in profiles:
-        for what, value in (("email", profile.email), ("id", profile.id), ("name", profile.name)):
-            owners.setdefault(_normal(value).lower(), []).append((what, profile))
-    if not owners:
-        return
-    # One pass over each file with every value at once; whole words only, so `ana` does not match `banana`.
-    # Texts are lower-cased once, like the values, which is much faster than a case-blind regex.
-    pattern = re.compile(r"(?<![\w-])(" + _trie(owners) + r")(?![\w-])")
-    site = out_root / "site"
-    files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names) if p.is_file())
-    scan = (own_folder, owners, pattern, out_root, {})
-    problems: set[Problem] = set()
-    workers = min(os.cpu_count() or 1, len(files) // PARALLEL_FROM)
-    if workers >= 2 and threading.current_thread() is threading.main_thread():
-        global _SCAN
-        _SCAN = scan  # forked workers inherit the compiled pattern instead of rebuilding it
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for found in pool.imap_unordered(_scan_in_worker, files, chunksize=32):
-                    problems.update(found)
-        finally:
-            _SCAN = None
-    else:
-        for path in files:
-            problems.update(_scan_file(path, *scan))
-    if problems:
-        raise BuildError(sorted(problems))
-
-
+MIN_TOKEN = 3  # a one-word name or id shorter than this identifies nobody
 PARALLEL_FROM = 250  # files per extra process; fewer are scanned here
-_SCAN: tuple | None = None
 
 
-def _scan_in_worker(path: Path) -> list[Problem]:
-    assert _SCAN is not None
-    return _scan_file(path, *_SCAN)
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One exposure: `file` shows the `what` (email, name, id) of the profile `exposed`.
+
+    `guide` is the id of the applicant whose guide holds the file, None for a page every visitor sees.
+    """
+
+    file: str
+    what: str
+    exposed: str
+    guide: str | None = None
+    guide_source: str | None = None
+
+    def problem(self, *, built: bool = True, withheld: bool = True) -> Problem:
+        """The finding as a located problem; `built` False words it for `check`, before anything is written;
+        `withheld` False for a check that refuses the whole tree (`merge`)."""
+        if self.guide is None or not withheld:
+            verb = "exposes" if built else "would expose"
+            return Problem(self.file, None, None, f"published file {verb} the {self.what} of {self.exposed}; "
+                                                  "refusing to publish")
+        if not built:
+            return Problem(self.guide_source or self.file, None, None,
+                           f"its guide would expose the {self.what} of {self.exposed}; a build withholds that guide")
+        return Problem(self.file, None, None, f"published file exposes the {self.what} of {self.exposed}; "
+                                              f"the guide of {self.guide_source} is withheld")
 
 
-def _scan_file(path: Path, own_folder: dict[str, str], owners: dict[str, list[tuple[str, Profile]]],
-               pattern: re.Pattern[str], out_root: Path, seen: dict[str, tuple[str, ...]]) -> list[Problem]:
-    """Every exposure in one published file: in its path or its text."""
-    rel = path.relative_to(out_root).as_posix()
-    found = []
-    for value in [m.group(1) for m in pattern.finditer(rel.lower())] + _values_in(path, pattern, seen):
-        for what, profile in _owners_of(value, owners):
-            if what == "name" and rel.startswith(own_folder.get(profile.id, "\0")):
-                continue
-            found.append(Problem(rel, None, None,
-                                 f"published file exposes the {what} of {profile.source}; refusing to publish"))
+@dataclass(frozen=True)
+class Readable:
+    """A file as a reader meets it: its texts (several readings of the same words) and its attribute values."""
+
+    texts: tuple[str, ...]
+    attributes: tuple[str, ...] = ()
+
+
+class Scanner:
+    """The identifying values of a cohort, compiled once; `scan` lists what one file exposes."""
+
+    def __init__(self, cohort: Iterable[Any], vocabulary: frozenset[str] = frozenset()):
+        self.text_owners: dict[str, list[tuple[str, Any]]] = {}
+        self.token_owners: dict[str, list[tuple[str, Any]]] = {}
+        self.name_key: dict[str, str] = {}
+        for profile in cohort:
+            self.name_key[profile.id] = fold(profile.name).replace(" ", "")  # `Li Wei` and `LiWei` are namesakes
+            self.text_owners.setdefault(fold(profile.email), []).append(("email", profile))
+            for what, value in (("name", profile.name), ("id", profile.id)):
+                kind, key = classify(value, vocabulary)
+                if kind:
+                    owners = self.text_owners if kind == "text" else self.token_owners
+                    owners.setdefault(key, []).append((what, profile))
+        self.text_pattern = _pattern(self.text_owners)
+        self.token_pattern = _pattern(self.token_owners)
+        # A match is found with its spaces as the text has them (`li wei`, `liwei`): look owners up without spaces.
+        self.text_lookup = _without_spaces(self.text_owners)
+        self.token_lookup = _without_spaces(self.token_owners)
+
+    def scan(self, rel: str, owner: Any | None, readable: Readable, *, published_path: bool = True) -> list[Finding]:
+        """Every finding in one file; `owner` is the profile whose guide holds it (None: a shared page).
+
+        `published_path` False: `rel` only names the page in messages (a page `check` rendered in memory).
+        """
+        found: dict[tuple[str, str], Finding] = {}
+        own_name = self.name_key.get(owner.id) if owner is not None else None
+
+        def record(pattern: re.Pattern[str] | None, owners: dict, texts: Iterable[str]) -> None:
+            if pattern is None:
+                return
+            for text in texts:
+                for match in pattern.finditer(text):
+                    key = "".join(match.group(match.lastgroup or 0).split())
+                    for what, profile in owners.get(key, ()):
+                        if what == "name" and own_name == self.name_key[profile.id]:
+                            continue  # the applicant's own name, or a namesake's: not a leak
+                        finding = Finding(rel, what, profile.source, owner.id if owner is not None else None,
+                                          owner.source if owner is not None else None)
+                        found.setdefault((what, profile.source), finding)
+
+        path = (fold(rel),) if published_path else ()
+        record(self.text_pattern, self.text_lookup, readable.texts + readable.attributes + path)
+        record(self.token_pattern, self.token_lookup, readable.attributes + path)
+        return sorted(found.values())
+
+
+def classify(value: str, vocabulary: frozenset[str] = frozenset()) -> tuple[str | None, str]:
+    """How a name or id is searched: ("text", key) everywhere, ("token", key) in paths and attributes only,
+    or (None, key) not at all."""
+    key = fold(value)
+    words = [w for w in key.split() if any(c.isalpha() for c in w)]
+    parts = [p for p in key.split("-") if any(c.isalpha() for c in p)] if " " not in key else []
+    unspaced = sum(1 for c in key if _UNSPACED.match(c))
+    if len(words) >= 2 and all(w in vocabulary for w in words) and _said(key, getattr(vocabulary, "prose", "")):
+        return "token", key  # a phrase the site itself says (`Internal Medicine`): only where it would point
+    if len(words) >= 2 or unspaced >= 2 or (len(parts) >= 2 and key not in vocabulary):
+        return "text", key
+    if " " in key or len(key) < MIN_TOKEN or not words or key in vocabulary:
+        return None, key
+    if all(part in vocabulary for part in re.findall(r"[^\W\d_]+", key)):
+        return None, key
+    return "token", key
+
+
+def fold(text: str) -> str:
+    """Text as compared: compatibility forms unified, case folded, runs of white space as one space."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+class Vocabulary(frozenset):
+    """The everyday words of a site; `prose` is its content and strategy text, folded."""
+
+    prose: str = ""
+
+
+def _said(key: str, prose: str) -> bool:
+    return bool(prose) and re.search(r"(?<![\w-])" + re.escape(key).replace(r"\ ", r"\s*") + r"(?![\w-])", prose) is not None
+
+
+def vocabulary(renderer: Any) -> Vocabulary:
+    """The everyday words of a site: every word of its content and strategy data, the month and day names dates
+    are written with, the names of the files every build writes, and the theme's own names (its file names,
+    theme.yaml, and the class and id values of its templates). The theme's text is not read: a name typed in
+    a template is what the check is for."""
+    chunks = [repr(renderer.strategy), *calendar.month_name, *calendar.day_name,
+              "index html assets guide pdf ics site nojekyll g page not found"]
+    for item in renderer.content.items():
+        chunks += [item.id, item.title, item.body]
+    prose = fold(" ".join(chunks))
+    root = Path(renderer.theme.root)
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if not path.is_file() or path.stat().st_size > 4_000_000:
+            continue
+        chunks.append(path.relative_to(root).as_posix())
+        text = path.read_bytes().decode("utf-8", "replace")
+        chunks += [text] if path.name == "theme.yaml" else _NAMES_IN_TEMPLATE.findall(text)
+    words: set[str] = set()
+    for chunk in chunks:
+        for word in re.findall(r"[\w-]+", fold(chunk)):
+            words.add(word)
+            words.update(word.split("-"))
+    found = Vocabulary(words)
+    found.prose = prose
     return found
 
 
-def _values_in(path: Path, pattern: re.Pattern[str], seen: dict[str, tuple[str, ...]]) -> list[str]:
-    """The values the pattern finds in a file's readable text.
+_NAMES_IN_TEMPLATE = re.compile(r"""\b(?:class|id)\s*=\s*["']([^"']*)["']""")
 
-    Markup is cut before each tag that starts a line (`\n<`). No value can straddle such a cut (a value
-    written into markup has its `<` escaped), and every guide repeats most of its pieces (the theme's
-    markup, the content's prose), so each distinct piece is searched once per process (`seen`).
+
+def readable(path: Path, cache: Path | None = None) -> Readable:
+    """A published file's text as a reader sees it (HTML tags stripped, character references decoded, calendar
+    lines unfolded, the text a PDF draws) and, for markup, its attribute values.
+
+    A PDF's text is kept in `cache` (a folder), by the digest of the PDF: an unchanged guide's PDF is read once.
     """
-    if path.suffix.lower() not in _MARKUP:
-        return [m.group(1) for m in pattern.finditer(_readable(path).lower())]
-    first, *rest = path.read_bytes().decode("utf-8", "replace").split("\n<")
-    found = list(_search(first, pattern))
-    for piece in rest:  # each without the `<` it was cut before: put back for the search, not for the lookup
-        values = seen.get(piece)
-        if values is None:
-            values = seen[piece] = _search("<" + piece, pattern)
-        if values:
-            found += values
-    return found
-
-
-def _search(markup: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
-    """The values in a piece of markup as a reader sees it: references decoded, spaces collapsed."""
-    return tuple(m.group(1) for m in pattern.finditer(_normal(html.unescape(markup)).lower()))
-
-
-_MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
-
-
-def _trie(values: Iterable[str]) -> str:
-    """The values as one regex, shaped as a trie: the engine branches once per character, not once per value.
-
-    A flat `a|b|c` over a cohort's thousands of names, emails and ids is tried value by value at every
-    position of every file (minutes for a few hundred guides). Longer values are still preferred.
-    """
-    root: dict[str, dict] = {}
-    for value in values:
-        node = root
-        for char in value:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict[str, dict]) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")" if branches else ""
-        return f"(?:{body})?" if "" in node and body else body
-
-    return emit(root)
-
-
-def _normal(text: str) -> str:
-    """Runs of white space as one space, so a name wrapped across lines is still found."""
-    return " ".join(text.split())
-
-
-def _readable(path: Path) -> str:
-    """A file's text as a reader sees it: character references decoded, ICS lines unfolded, spaces collapsed."""
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
-        data = _unzipped_xml(data)
-        suffix = ".xml"
+        data, suffix = _unzipped_xml(data), ".xml"
     if suffix == ".pdf":
-        # Compressed page streams are noise to a text search (a short id turns up in them by chance);
-        # what a PDF says in the clear is its metadata and structure, which stay.
-        data = re.sub(rb"stream\r?\n.*?endstream", b"", data, flags=re.S)
-    text = data.decode("utf-8", "replace")
-    if suffix in _MARKUP:
-        text = html.unescape(text)  # `O&#39;Brien` is O'Brien on screen
-    elif suffix == ".ics":
-        text = re.sub(r"\r?\n[ \t]", "", text)
-    return _normal(text)
+        runs = _pdf_runs(data, cache)
+        return Readable((fold(" ".join(runs)), fold("".join(runs))))
+    return readable_text(data.decode("utf-8", "replace"), suffix)
 
 
 def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
@@ -165,9 +215,165 @@ def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
         return data
 
 
-def _owners_of(found: str, owners: dict[str, list[tuple[str, Profile]]]) -> list[tuple[str, Profile]]:
-    """The owners of a matched value (the match may differ from the key in case only)."""
-    key = found.lower()
-    if key in owners:
-        return owners[key]
-    return next((v for k, v in owners.items() if re.fullmatch(re.escape(k), found, re.IGNORECASE)), [])
+def _pdf_runs(data: bytes, cache: Path | None) -> list[str]:
+    if cache is None:
+        return pdf_text(data)
+    entry = cache / (hashlib.sha256(data).hexdigest() + ".json")
+    try:
+        return json.loads(entry.read_text("utf-8"))
+    except (OSError, ValueError):
+        pass
+    runs = pdf_text(data)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        temp = entry.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps(runs), "utf-8")
+        os.replace(temp, entry)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return runs
+
+
+def prune(cache: Path, out_root: Path) -> None:
+    """Forget the text of PDFs no longer in the published tree."""
+    if not cache.is_dir():
+        return
+    site = out_root / "site"
+    keep = {hashlib.sha256(p.read_bytes()).hexdigest() + ".json" for p in site.rglob("*.pdf") if p.is_file()}
+    for entry in cache.iterdir():
+        if entry.name not in keep:
+            entry.unlink(missing_ok=True)
+
+
+def readable_text(text: str, suffix: str = ".html") -> Readable:
+    """The same for text in memory (what `check` renders): `suffix` says how to read it."""
+    if suffix in _MARKUP:
+        body = _COMMENT.sub(" ", text)
+        attributes = tuple(fold(html.unescape(a or b or c)) for tag in _TAG.findall(body)
+                           for a, b, c in _ATTRIBUTE.findall(tag))
+        # Read twice: inline tags as spaces (`<span>Priya</span><span>Nair</span>`), and inline tags joining what
+        # they split (`Pri<b>ya</b>` reads `Priya`). Any other tag ends a block, which no name crosses.
+        return Readable((fold(html.unescape(_TAG.sub(lambda m: " " if _INLINE.match(m.group()) else _BLOCK, body))),
+                         fold(html.unescape(_TAG.sub(lambda m: "" if _INLINE.match(m.group()) else _BLOCK, body)))),
+                        attributes)
+    if suffix == ".ics":
+        text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
+    return Readable((fold(text),))
+
+
+def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset(),
+              files: Sequence[Path] | None = None, cache: Path | None = None) -> list[Finding]:
+    """Every finding in the published tree `out_root/site` (or in `files` only), at most one per guide (or shared
+    file), exposed profile and kind of value, in file order."""
+    cohort = list(cohort)
+    scanner = Scanner(cohort, words)
+    by_id = {p.id: p for p in cohort}
+    folders = {str(Path(e["html"]).parent) + "/": by_id.get(e["id"]) or _Owner(e["id"], e.get("source") or e["id"])
+               for e in entries if isinstance(e.get("html"), str)}
+    site = out_root / "site"
+    if files is None:
+        files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names)
+                       if p.is_file())
+    jobs = [(p, p.relative_to(out_root).as_posix()) for p in files]
+    jobs = [(p, rel, next((o for f, o in folders.items() if rel.startswith(f)), None)) for p, rel in jobs]
+    results: list[list[Finding]] = []
+    workers = min(os.cpu_count() or 1, len(jobs) // PARALLEL_FROM)
+    if workers >= 2 and threading.current_thread() is threading.main_thread():
+        global _SCAN
+        _SCAN = (scanner, jobs, cache)  # forked workers inherit the compiled patterns instead of rebuilding them
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.map(_scan_in_worker, range(len(jobs)), chunksize=16)
+        finally:
+            _SCAN = None
+    else:
+        results = [scanner.scan(rel, owner, readable(path, cache)) for path, rel, owner in jobs]
+    return first_findings(f for found in results for f in found)
+
+
+def first_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """One finding per guide (or shared file), exposed profile and kind of value: the first, by file."""
+    seen: dict[tuple, Finding] = {}
+    for finding in sorted(findings):
+        seen.setdefault((finding.guide or finding.file, finding.what, finding.exposed), finding)
+    return sorted(seen.values())
+
+
+def check(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset()) -> None:
+    """Raise BuildError listing every finding in the published tree (the last guard before it is switched in)."""
+    findings = scan_tree(out_root, cohort, entries, words)
+    if findings:
+        raise BuildError([f.problem(withheld=False) for f in findings])
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """The owner of a guide folder that is in the manifest but not in the cohort (a previous version kept)."""
+
+    id: str
+    source: str
+
+
+_SCAN: tuple | None = None
+
+
+def _scan_in_worker(index: int) -> list[Finding]:
+    assert _SCAN is not None
+    scanner, jobs, cache = _SCAN
+    path, rel, owner = jobs[index]
+    return scanner.scan(rel, owner, readable(path, cache))
+
+
+_MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
+_TAG = re.compile(r"<[^<>]*>")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_BLOCK = "\x00"  # where a block ends: not a space and not part of a word
+_INLINE = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|"
+                     r"time|u|var|wbr|tspan|font|td|th)\b", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
+# Scripts written without spaces between words: a name in them is found inside a longer run of text.
+_UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
+                       "\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f"
+                       "\U00020000-\U0003ffff]")
+
+
+def _without_spaces(owners: dict[str, list]) -> dict[str, list]:
+    merged: dict[str, list] = {}
+    for key, found in owners.items():
+        merged.setdefault(key.replace(" ", ""), []).extend(found)
+    return merged
+
+
+def _pattern(owners: dict[str, list]) -> re.Pattern[str] | None:
+    """One regex for all keys: whole words (`ana` is not in `banana`), except where a key begins or ends in a
+    script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`)."""
+    bounded = [k for k in owners if not (_UNSPACED.match(k[0]) or _UNSPACED.match(k[-1]))]
+    unbounded = [k for k in owners if k not in set(bounded)]
+    parts = []
+    if bounded:
+        parts.append(r"(?<![\w-])(?P<b>" + _trie(bounded) + r")(?![\w-])")
+    if unbounded:
+        parts.append(r"(?P<u>" + _trie(unbounded) + ")")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _trie(values: Iterable[str]) -> str:
+    """The values as one regex, shaped as a trie: the engine branches once per character, not once per value.
+
+    A flat `a|b|c` over a cohort's thousands of names, emails and ids is tried value by value at every
+    position of every file (minutes for a few hundred guides). Longer values are still preferred.
+    """
+    root: dict[str, dict] = {}
+    for value in values:
+        node = root
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, dict]) -> str:
+        branches = [(r"\s+" if char == " " else re.escape(char)) + emit(child)
+                    for char, child in sorted(node.items()) if char]
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")" if branches else ""
+        return f"(?:{body})?" if "" in node and body else body
+
+    return emit(root)

@@ -20,7 +20,7 @@ from generator.decide.facts import derive
 from generator.deliver import ledger
 from generator.deliver.addresses import ALLOW_EXAMPLE_ENV, undeliverable
 from generator.deliver.changes import differences, snapshot
-from generator.errors import DeliveryError
+from generator.errors import DeliveryError, printable
 from generator.load.profiles import Profile
 from generator.project import display
 from generator.render.cohort_chart import STATES, delivery_by_band
@@ -58,8 +58,10 @@ def write(staged: StagedOutput, doc: dict, renderer: Renderer, profiles: Sequenc
     figures = cohort.figures(doc["profiles"], warnings, doc["errors"], bands)
     page = {**renderer.site, "title": "Cohort roster", "lang": "en"}
     template = renderer.theme_env.get_template(TEMPLATE)
+    # Errors are shown as the terminal shows them: control and bidi characters escaped, one line each.
+    errors = [{k: printable(v) if isinstance(v, str) else v for k, v in e.items()} for e in doc.get("errors", [])]
     staged.write_text(NAME, template.render(
-        manifest=doc, page=page, rows=rows, figures=figures, events=events, ledger=ledger_info,
+        manifest={**doc, "errors": errors}, page=page, rows=rows, figures=figures, events=events, ledger=ledger_info,
         chart=delivery_by_band(figures["by_band"], rows), window_end=as_of + timedelta(days=cohort.WINDOW_DAYS - 1),
         flags=sorted({f for e in doc["profiles"] for f in e["flags"]}), ics=ICS_NAME,
         states=[(state, label) for state, label, _ in STATES]))
