@@ -5,7 +5,6 @@ Each stage is a module of its own (load/, decide/, render/, write/); this file o
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import multiprocessing
 import os
@@ -22,14 +21,17 @@ from generator.decide.selection import Decisions, select
 from generator.errors import BuildError, InputError, Problem
 from generator.events import Reporter
 from generator.load.profiles import Profile
-from generator.project import BuildOptions, Inputs, display, load_cohort, load_inputs, whole_cohort
+from generator.project import BuildOptions, Inputs, load_cohort, load_inputs, whole_cohort
 from generator.render.html import Page
 from generator.render import sheets
+from generator.render.sheets import SHEET_CSV, SHEET_XLSX
 from generator.render.ics import ics_for
 from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
 from generator.write import manifest, privacy
 from generator.write.finish import finish
+from generator.write.keeping import (carry_over, drop_failed, in_output, keep, published_files, stop_on_output_failure,
+                                     withhold)
 from generator.write.slugs import GUIDE_DIR, site_key, slug
 from generator.write.writer import BuildLock, StagedOutput
 
@@ -37,8 +39,6 @@ from generator.write.writer import BuildLock, StagedOutput
 # the pipe, so the build's memory stays flat however many guides wait for a worker. Removed before the switch.
 PDF_SOURCES = ".pdf-src"
 PDF_TEXT_CACHE = "pdf-text"  # in the state folder: the text of each published PDF, by digest, for the privacy check
-# The applicant's program list to download, in their own guide folder (the capability URL, never guessable).
-SHEET_CSV, SHEET_XLSX = "program-list.csv", "program-list.xlsx"
 
 
 @dataclass
@@ -90,16 +90,16 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         pages: dict[str, int] = {}
         with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter)) as pool:
             _write_guides(staged, inputs, guides, previous, options, result, reporter, pool.submit)
-            pdf_failures = {i: _in_output(p, staged) for i, p in pool.finish().items()}
+            pdf_failures = {i: in_output(p, staged) for i, p in pool.finish().items()}
         _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
         cohort, words = whole_cohort(options, inputs, profiles), privacy.vocabulary(inputs.renderer)
         cache = options.state / PDF_TEXT_CACHE
-        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words, cache=cache),
+        withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words, cache=cache),
                   reporter)
         scanned = {e["id"] for e in result.entries}
-        _carry_over(staged, previous, options, result, reporter)
+        carry_over(staged, previous, options, result, reporter)
         carried = [e for e in result.entries + result.stale if e["id"] not in scanned]
-        _withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, _files(staged, carried),
+        withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, published_files(staged, carried),
                                                     cache=cache), reporter)
         if not options.shard:
             privacy.prune(cache, staged.staging)
@@ -176,11 +176,11 @@ def _count_pages(pages: dict[str, int], reporter: Reporter) -> Callable[[PdfJob,
 def _settle_pdfs(staged: StagedOutput, result: BuildResult, failures: dict[str, Problem], pages: dict[str, int],
                  reporter: Reporter, *, submitted: int) -> None:
     """Record page counts; a PDF that could not be written stops the build, a guide whose PDF failed is dropped."""
-    _stop_on_output_failure(failures)
+    stop_on_output_failure(failures)
     if submitted:
         for record in result.entries:
             record.setdefault("pages", pages.get(record["id"]))
-        _drop_failed(staged, result, failures, reporter)
+        drop_failed(staged, result, failures, reporter)
     staged.discard_tree(PDF_SOURCES)
 
 
@@ -206,7 +206,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
         record = manifest.entry(profile, guide.facts, guide.selection, html=f"{GUIDE_DIR}/{guide.slug}/index.html",
                                 pdf=pdf_rel, program_list=guide.program_list.record() if guide.program_list else None)
         record["digest"] = digest
-        if not options.force and same and (pdf_rel is None or old.get("pdf")) and _keep(staged, record):
+        if not options.force and same and (pdf_rel is None or old.get("pdf")) and keep(staged, record):
             record.update({k: old[k] for k in ("pages",) if k in old})  # as a fresh entry: same inputs, same bytes
             record.update({"pdf_digest": digest} if pdf_rel else {})
             result.entries.append(record)
@@ -214,7 +214,7 @@ def _write_guides(staged: StagedOutput, inputs: Inputs, guides: list[Guide], pre
             reporter.event("kept", id=profile.id)
             continue
         if not options.pdf:  # keep the unchanged PDF (both copies), or withhold the changed guide's old one
-            kept = pdf_rel and _keep(staged, record, [pdf_rel, record["html"].replace("index.html", "guide.pdf")])
+            kept = pdf_rel and keep(staged, record, [pdf_rel, record["html"].replace("index.html", "guide.pdf")])
             record.update({"pdf": pdf_rel if kept else None}, **{k: old[k] for k in ("pages",) if kept and k in old})
             if not kept and (old.get("pdf") or old.get("pdf_withheld")):
                 record["pdf_withheld"] = True
@@ -312,116 +312,6 @@ def _render_pages(guide: Guide, link_pdf: bool, inputs: Inputs, options: BuildOp
     return pages, []
 
 
-def _guide_files(record: dict) -> list[str]:
-    """Every file of one guide: page, calendar, PDFs, and the program list to download when there is one."""
-    folder = record["html"].rsplit("/", 1)[0]
-    paths = [record["html"], f"{folder}/guide.ics"]
-    paths += [record["pdf"], f"{folder}/guide.pdf"] if record.get("pdf") else []
-    paths += [f"{folder}/{SHEET_CSV}", f"{folder}/{SHEET_XLSX}"] if record.get("program_list") else []
-    return paths
-
-
-def _keep(staged: StagedOutput, record: dict, paths: list[str] | None = None) -> bool:
-    """Carry a guide's files (or just `paths` of them) over from the previous output; False if one is missing."""
-    paths = paths or _guide_files(record)
-    if not all(staged.previous and (staged.previous / p).is_file() for p in paths):
-        return False
-    return all(staged.keep(p) for p in paths)
-
-
-# A PDF that could not be *written* (a full disk) is the output's failure, not the guide's: the build stops.
-_OUTPUT_ERRORS = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO))
-
-
-def _stop_on_output_failure(failed: dict[str, Problem]) -> None:
-    fatal = [p for p in failed.values() if any(text in p.message for text in _OUTPUT_ERRORS)]
-    if fatal:
-        raise BuildError(fatal)
-
-
-def _in_output(problem: Problem, staged: StagedOutput) -> Problem:
-    """A PDF problem names its file in the staging folder; name it as it will be in the output folder."""
-    try:
-        rel = Path(problem.source).relative_to(staged.staging)
-    except ValueError:
-        return problem
-    return Problem(display(staged.out_dir / rel), problem.line, problem.field, problem.message)
-
-
-def _carry_over(staged: StagedOutput, previous: dict[str, dict], options: BuildOptions, result: BuildResult,
-                reporter: Reporter) -> None:
-    """Keep the previous guide of an applicant this build left out or could not rebuild: nothing is lost.
-
-    `--only` leaves the other guides as they were (still listed as built). A guide whose profile or
-    rendering failed this time keeps its last good version, listed under `kept_previous` with the
-    errors above; it is not re-sent or re-announced as new. A profile that was deleted loses its guide.
-    A shard build is partial by design and carries nothing.
-    """
-    if options.shard:
-        return
-    built = {e["id"] for e in result.entries}
-    broken_sources = {p.source for p in result.problems}
-    for applicant_id, old in sorted(previous.items()):
-        if applicant_id in built or not _keep_paths_free(staged, old):
-            continue
-        if options.only and applicant_id not in options.only:
-            if _keep(staged, old):
-                result.entries.append(old)
-                result.kept.append(applicant_id)
-        elif applicant_id in result.failed or old.get("source") in broken_sources:
-            if _keep(staged, old):
-                result.stale.append({**old, "stale": True})
-                reporter.event("stale", id=applicant_id)
-
-
-def _keep_paths_free(staged: StagedOutput, record: dict) -> bool:
-    html = record.get("html")
-    return isinstance(html, str) and not any(p in staged.written for p in (html, record.get("pdf")) if p)
-
-
-def _files(staged: StagedOutput, entries: list[dict]) -> list[Path]:
-    """The published files of some guides, in the staging tree."""
-    rels = [rel for e in entries for rel in _guide_files(e) if rel and rel.startswith("site/")]
-    return sorted(p for p in (staged.path(rel) for rel in rels) if p.is_file())
-
-
-def _withhold(staged: StagedOutput, result: BuildResult, findings: list[privacy.Finding], reporter: Reporter) -> None:
-    """Withhold every guide the privacy check found exposing someone else (its last good version is carried over,
-    as for a failed PDF); a finding in a page every visitor sees stops the build."""
-    shared = [f.problem() for f in findings if f.guide is None]
-    if shared:
-        raise BuildError(shared)
-    concerned: dict[str, list[Problem]] = {}
-    for finding in findings:
-        concerned.setdefault(finding.guide or "", []).append(finding.problem())
-    for entries in (result.entries, result.stale):
-        for entry in [e for e in entries if e["id"] in concerned]:
-            entries.remove(entry)
-            for done in (result.rebuilt, result.kept):
-                if entry["id"] in done:
-                    done.remove(entry["id"])
-            result.failed.add(entry["id"])
-            for problem in concerned[entry["id"]]:
-                if problem not in result.problems:
-                    result.problems.append(problem)
-                    reporter.event("problem", problem=problem)
-            for rel in filter(None, _guide_files(entry)):
-                staged.path(rel).unlink(missing_ok=True)
-                staged.written.discard(rel)  # free for the previous version, if there is one
-
-
-def _drop_failed(staged: StagedOutput, result: BuildResult, failed: dict[str, Problem], reporter: Reporter) -> None:
-    result.failed.update(failed)
-    for entry in [e for e in result.entries if e["id"] in failed]:
-        result.entries.remove(entry)
-        result.rebuilt.remove(entry["id"])
-        result.problems.append(failed[entry["id"]])
-        reporter.event("problem", problem=failed[entry["id"]])
-        for rel in _guide_files(entry):
-            staged.path(rel).unlink(missing_ok=True)
-            staged.written.discard(rel)  # free for the previous version, if there is one
-
-
 def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     """Load, decide and render everything, write nothing: the inputs, each valid profile's guide as decided
     (facts derived once), and every problem.
@@ -440,7 +330,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     for rel, (template, page) in fixed.items():
         findings += scanner.scan(rel, None, privacy.readable_text(inputs.renderer.render_fixed(template, page)))
     for guide in guides:
-        pages, found = _render_pages(guide, inputs, options)
+        pages, found = _render_pages(guide, options.pdf, inputs, options)
         problems.extend(found)
         for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics")):
             if name in pages:

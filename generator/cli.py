@@ -4,54 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 
 from generator import GENERATOR
+from generator.cli_options import parents, shard
 from generator.errors import MatchguideError
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 _WRITES_OUTPUT = ("build", "serve", "merge")  # commands that replace an output folder, and so can keep the old one
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
-
-
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        k, n = (int(x) for x in text.split("/"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected K/N such as 1/4, got {text!r}") from None
-    if not 1 <= k <= n:
-        raise argparse.ArgumentTypeError(f"expected 1 <= K <= N, got {text!r}")
-    return k, n
-
-
-def _parents() -> dict[str, argparse.ArgumentParser]:
-    """Option groups several commands share, as argparse parent parsers."""
-    paths = argparse.ArgumentParser(add_help=False)
-    paths.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="applicant profiles (default: profiles)")
-    paths.add_argument("--content", type=Path, default=Path("content"), metavar="DIR", help="guide content (default: content)")
-    paths.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme folder (default: themes/default)")
-    site = argparse.ArgumentParser(add_help=False, parents=[paths])
-    site.add_argument("--as-of", type=_date, metavar="DATE", help="the build date, YYYY-MM-DD (default: today); the only clock")
-    site.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
-    site.add_argument("--programs", type=Path, metavar="FILE",
-                      help="the program spreadsheet, .csv or .xlsx (default: content/data/programs.csv when it exists)")
-    only = argparse.ArgumentParser(add_help=False)
-    only.add_argument("--only", nargs="+", metavar="ID", help="only these applicant ids")
-    sheet = argparse.ArgumentParser(add_help=False)  # import and export: profiles checked against the strategy data
-    sheet.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
-    sheet.add_argument("--content", type=Path, default=Path("content"), metavar="DIR",
-                       help="guide content, for the strategy data the checks use (default: content)")
-    sheet.add_argument("--as-of", type=_date, metavar="DATE", help="the date the checks assume, YYYY-MM-DD (default: today)")
-    sheet.add_argument("--cycle", type=int, metavar="YEAR", help="the site's ERAS cycle (default: the next one after --as-of)")
-    return {"paths": paths, "site": site, "only": only, "sheet": sheet}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matchguide", description="Personalized residency-application guides for IMGs.")
     parser.add_argument("--version", action="version", version=GENERATOR)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    shared = _parents()
+    shared = parents()
     cohort = [shared["site"], shared["only"]]
 
     p = sub.add_parser("build", help="build every guide (HTML and PDF) and the manifest",
@@ -71,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "PDF withheld (not published, not emailed) until a build with PDFs")
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--force", action="store_true", help="rebuild every guide, even unchanged ones")
-    p.add_argument("--shard", type=_shard, metavar="K/N", help="build only shard K of N of the cohort")
+    p.add_argument("--shard", type=shard, metavar="K/N", help="build only shard K of N of the cohort")
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.add_argument("--ledger", type=Path, metavar="FILE",
                    help="send ledger the roster reads (default: .matchguide/ledger.jsonl beside the output folder)")
@@ -395,8 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except MatchguideError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
+        _report_failure(exc)
         print(f"failed: {len(exc.problems)} problem(s){kept}", file=sys.stderr)
         return EXIT_PROBLEMS
     except KeyboardInterrupt:

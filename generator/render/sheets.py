@@ -16,6 +16,8 @@ from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# The applicant's program list to download, in their own guide folder (the capability URL, never guessable).
+SHEET_CSV, SHEET_XLSX = "program-list.csv", "program-list.xlsx"
 FILL_IN = ("applied", "signal_sent", "interview")  # empty columns the applicant fills in
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
