@@ -2,8 +2,10 @@
 
 Builds the sample cohort into a temporary folder (HTML, plus one PDF), opens
 one guide in headless Chromium and writes guide-phone.png (375 px wide, the
-first 1600 px), guide-desktop.png (1280 x 900) and pdf-page.png (page 3 of the
-PDF at 70 dpi, by pdftoppm).
+first 1600 px), guide-desktop.png (1280 x 900), pdf-page.png (page 3 of the
+PDF at 70 dpi, by pdftoppm), program-list-phone.png (the guide's program list
+on a phone) and pdf-program-list.png (the first page of the PDF's appendix
+table of programs).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def shoot(out_dir: Path, guide: str = GUIDE, as_of: date = AS_OF) -> list[Path]:
                 page = browser.new_page(viewport={"width": 375, "height": 1600})
                 page.goto(url)
                 page.screenshot(path=str(out_dir / "guide-phone.png"))
+                page.evaluate("document.getElementById('program-list').scrollIntoView()")
+                page.screenshot(path=str(out_dir / "program-list-phone.png"))
+                page.evaluate("window.scrollTo(0, 0)")
                 page.set_viewport_size({"width": 1280, "height": 900})
                 page.screenshot(path=str(out_dir / "guide-desktop.png"))
                 browser.close()
@@ -53,7 +58,20 @@ def shoot(out_dir: Path, guide: str = GUIDE, as_of: date = AS_OF) -> list[Path]:
         subprocess.run(["pdftoppm", "-f", "3", "-l", "3", "-r", "70", "-png", "-singlefile", str(pdf), str(prefix)],
                        check=True)
         shutil.move(prefix.with_suffix(".png"), out_dir / "pdf-page.png")
-    return [out_dir / name for name in ("guide-phone.png", "guide-desktop.png", "pdf-page.png")]
+        appendix = _first_page_with(pdf, "Why it is on your list")
+        subprocess.run(["pdftoppm", "-f", str(appendix), "-l", str(appendix), "-r", "70", "-png", "-singlefile",
+                        str(pdf), str(prefix)], check=True)
+        shutil.move(prefix.with_suffix(".png"), out_dir / "pdf-program-list.png")
+    return [out_dir / name for name in ("guide-phone.png", "guide-desktop.png", "pdf-page.png",
+                                        "program-list-phone.png", "pdf-program-list.png")]
+
+
+def _first_page_with(pdf: Path, text: str) -> int:
+    """The number of the first PDF page whose text holds `text` (pdftotext), or the last page."""
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                           text=True).stdout.split("\f")
+    found = [n for n, page in enumerate(pages, 1) if text.lower() in " ".join(page.split()).lower()]
+    return found[0] if found else len([p for p in pages if p.strip()])
 
 
 def main(argv: list[str] | None = None) -> int:
