@@ -135,7 +135,7 @@ def test_payloads_are_inert_in_html_pdf_and_email(printed, payload: Payload) -> 
     # Decoded as RFC 2047 says (adjacent encoded words join without the space; Python's parser adds one).
     to, subject = decoded_header(raw, "To"), decoded_header(raw, "Subject")
     assert email.utils.parseaddr(to) == (payload.text, f"{payload.key}@example.org")
-    assert subject.strip() == f"{payload.text}, your 2027 residency application guide"
+    assert subject.strip() == f"{payload.text}, your residency guide for the ERAS 2028 season"
     assert not re.search(rb"^(bcc|cc|reply-to):", raw, re.IGNORECASE | re.MULTILINE)
     plain = message.get_body(("plain",)).get_content()
     assert f"Dear {payload.text}," in plain

@@ -168,7 +168,7 @@ def test_dry_run_writes_the_outbox_and_sends_nothing(project, server):
     assert not project.ledger.exists()
     eml = message_from_bytes((project.out / "outbox" / "aisha-rahman.eml").read_bytes(), policy=policy.default)
     assert eml["To"].addresses[0].addr_spec == "aisha.rahman@example.org"
-    assert eml["Subject"] == "Aisha Rahman, your 2027 residency application guide"
+    assert eml["Subject"] == "Aisha Rahman, your residency guide for the ERAS 2028 season"
     assert attachment(eml) == project.pdf("aisha-rahman")
     assert SITE_URL + "g/0000k9x2f7m1c8/index.html" in eml.get_body(("plain",)).get_content()
     assert 'href="https://advisor.github.io/guides/g/0000k9x2f7m1c8/index.html"' in eml.get_body(("html",)).get_content()
@@ -534,7 +534,7 @@ def test_a_resent_guide_says_what_changed_and_that_the_program_list_changed(proj
     by_address = {m["To"].addresses[0].addr_spec: m for m in box.messages()[len(APPLICANTS):]}
     dana = by_address["dana.osei@example.org"]
     text = dana.get_body(("plain",)).get_content()
-    assert dana["Subject"] == "Dana Osei, your updated 2027 residency application guide"
+    assert dana["Subject"] == "Dana Osei, your updated residency guide for the ERAS 2028 season"
     assert f"since the version we sent on {sent_on}" in text
     assert "- program list: 1 added, 1 removed, visa to confirm: 0 → 1" in text
     assert "Your program list changed" in text and "Your program list changed" in dana.get_body(("html",)).get_content()
