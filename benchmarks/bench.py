@@ -77,7 +77,8 @@ def _render_bare(args: tuple[str, str, str]) -> None:
     import weasyprint
 
     source, base_url, target = args
-    weasyprint.HTML(filename=source, base_url=base_url).write_pdf(target)
+    # The same output as the build's: a tagged PDF (its structure for screen readers is WeasyPrint's own work).
+    weasyprint.HTML(filename=source, base_url=base_url).write_pdf(target, pdf_tags=True)
 
 
 def _child_bare(spec: dict) -> dict:
@@ -123,11 +124,10 @@ def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, only: list[
 
 def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
     """Load the cohort through generator.load.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
-    as build.py renders it, and return the base URL WeasyPrint gets."""
+    exactly as the build renders it (`build.decide`, then the build's own page renderer, program list and all),
+    and return the base URL WeasyPrint gets."""
+    from generator.build import decide, render_pages
     from generator.project import load_cohort, load_inputs
-    from generator.decide.facts import derive
-    from generator.render.html import Page
-    from generator.decide.selection import select
 
     options = _options(project, project / "out-check", as_of=AS_OF)
     inputs = load_inputs(options)
@@ -136,10 +136,10 @@ def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
         raise RuntimeError(f"synthetic cohort invalid: {len(profiles)}/{n} loaded; {problems[:3]}")
     folder.mkdir(parents=True, exist_ok=True)
     for profile in (p for p in profiles if p.id in ids):
-        facts = derive(profile, inputs.strategy, inputs.as_of)
-        html = inputs.renderer.render_guide(facts, select(facts, inputs.rules),
-                                            Page(profile.name, "", "", for_pdf=True))
-        (folder / f"{profile.id}.html").write_text(html, "utf-8")
+        pages, problems = render_pages(decide(profile, inputs), True, inputs, options)
+        if problems:
+            raise RuntimeError(f"{profile.id} did not render: {problems[:3]}")
+        (folder / f"{profile.id}.html").write_text(pages["pdf"], "utf-8")
     return inputs.theme.assets.resolve().as_uri() + "/"
 
 

@@ -274,7 +274,7 @@ def _render_guides(guides: list[Guide], links: list[bool], inputs: Inputs,
     workers = min(options.jobs or default_workers(), len(guides) // 16 or 1)
     if options.pdf or workers < 2 or len(guides) < PARALLEL_HTML_FROM \
             or threading.current_thread() is not threading.main_thread():
-        yield from (_render_pages(g, link, inputs, options) for g, link in zip(guides, links))
+        yield from (render_pages(g, link, inputs, options) for g, link in zip(guides, links))
         return
     _RENDER_CONTEXT = (guides, links, inputs, options)
     try:
@@ -287,10 +287,12 @@ def _render_guides(guides: list[Guide], links: list[bool], inputs: Inputs,
 def _render_in_worker(index: int) -> tuple[dict, list[Problem]]:
     assert _RENDER_CONTEXT is not None
     guides, links, inputs, options = _RENDER_CONTEXT
-    return _render_pages(guides[index], links[index], inputs, options)
+    return render_pages(guides[index], links[index], inputs, options)
 
 
-def _render_pages(guide: Guide, link_pdf: bool, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
+def render_pages(guide: Guide, link_pdf: bool, inputs: Inputs, options: BuildOptions) -> tuple[dict, list[Problem]]:
+    """One guide's files as text or bytes: its web page, calendar, PDF HTML (with `options.pdf`) and program
+    list sheets; or the problems that stopped it."""
     profile, facts, selection = guide.profile, guide.facts, guide.selection
     listed = facts["program_list"]
     sheet = {"sheet_href": SHEET_CSV, "sheet_xlsx_href": SHEET_XLSX} if listed else {}
@@ -330,7 +332,7 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     for rel, (template, page) in fixed.items():
         findings += scanner.scan(rel, None, privacy.readable_text(inputs.renderer.render_fixed(template, page)))
     for guide in guides:
-        pages, found = _render_pages(guide, options.pdf, inputs, options)
+        pages, found = render_pages(guide, options.pdf, inputs, options)
         problems.extend(found)
         for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics")):
             if name in pages:
@@ -341,4 +343,4 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     return inputs, guides, problems
 
 
-__all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide"]
+__all__ = ["BuildError", "BuildOptions", "BuildResult", "Guide", "build", "check", "decide", "render_pages"]

@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     shared = parents()
     cohort = [shared["site"], shared["only"]]
 
-    p = sub.add_parser("build", help="build every guide (HTML and PDF) and the manifest",
-                       description="Build a guide (HTML page and PDF) for every applicant, plus output/manifest.json.",
-                       epilog="example: matchguide build --as-of 2026-11-25 --only aisha-rahman", parents=cohort)
+    p = _command(sub, cmd_build, "build", help="build every guide (HTML and PDF) and the manifest",
+                 description="Build a guide (HTML page and PDF) for every applicant, plus output/manifest.json.",
+                 epilog="example: matchguide build --as-of 2026-11-25 --only aisha-rahman", parents=cohort)
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="output folder (default: output)")
     p.add_argument("--no-pdf", action="store_true",
                    help="HTML only: make no PDFs. Unchanged guides keep their PDF; a guide that changed has its old "
@@ -36,72 +36,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.add_argument("--ledger", type=Path, metavar="FILE",
                    help="send ledger the roster reads (default: .matchguide/ledger.jsonl beside the output folder)")
-    p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("check", help="load and validate everything; write nothing",
-                       description="Validate profiles, content, rules and templates, and list what each guide receives.",
-                       epilog="example: matchguide check --as-of 2026-11-25 --coverage --strict", parents=cohort)
+    p = _command(sub, cmd_check, "check", help="load and validate everything; write nothing",
+                 description="Validate profiles, content, rules and templates, and list what each guide receives.",
+                 epilog="example: matchguide check --as-of 2026-11-25 --coverage --strict", parents=cohort)
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     p.add_argument("--coverage", action="store_true",
                    help="print the cohort x rules matrix (who receives each section, example, FAQ entry and layout) "
                         "and warn about content nobody receives, rules true for everyone, applicants with no example")
     p.add_argument("--strict", action="store_true", help="treat coverage warnings as problems (exit code 1)")
-    p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("explain", help="show why one applicant's guide contains what it contains",
-                       description="For one applicant: the key facts (band and the score it comes from, program tier "
-                                   "and its modifiers, flags, dates), then every section, example, FAQ entry and "
-                                   "layout, selected (✓) or not (·), with its rule and the fact values that decided it. "
-                                   "An example needs both its band and its rule.",
-                       epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25", parents=[shared["site"]])
+    p = _command(sub, cmd_explain, "explain", help="show why one applicant's guide contains what it contains",
+                 description="For one applicant: the key facts (band and the score it comes from, program tier "
+                             "and its modifiers, flags, dates), then every section, example, FAQ entry and "
+                             "layout, selected (✓) or not (·), with its rule and the fact values that decided it. "
+                             "An example needs both its band and its rule.",
+                 epilog="example: matchguide explain aisha-rahman --as-of 2026-11-25", parents=[shared["site"]])
     p.add_argument("id", metavar="ID", help="the applicant's id (by default the profile's file name without .yaml)")
     p.add_argument("--programs-only", action="store_true",
                    help="show only the program list: every program of the spreadsheet, on the list or not, and why")
-    p.set_defaults(func=cmd_explain, only=None)
+    p.set_defaults(only=None)
 
-    p = sub.add_parser("new", help="write a new, commented applicant profile to fill in",
-                       description="Write DIR/ID.yaml: a valid profile with the required fields filled with "
-                                   "placeholders and every optional field shown as a comment. Never overwrites a file.",
-                       epilog="example: matchguide new aisha-rahman --email aisha@example.org")
+    p = _command(sub, cmd_new, "new", help="write a new, commented applicant profile to fill in",
+                 description="Write DIR/ID.yaml: a valid profile with the required fields filled with "
+                             "placeholders and every optional field shown as a comment. Never overwrites a file.",
+                 epilog="example: matchguide new aisha-rahman --email aisha@example.org")
     p.add_argument("id", metavar="ID", help="the applicant's id: lowercase letters, digits and hyphens")
     p.add_argument("--name", help="the applicant's name (default: from the id, e.g. 'Aisha Rahman')")
     p.add_argument("--email", help="the applicant's email (default: a placeholder ID@example.invalid)")
     p.add_argument("--graduation-year", type=int, metavar="YEAR", help="graduation year (default: this year)")
     p.add_argument("--dir", type=Path, default=Path("profiles"), metavar="DIR", help="profiles folder (default: profiles)")
-    p.set_defaults(func=cmd_new)
 
-    p = sub.add_parser("import", help="turn an advisor's spreadsheet (.xlsx or .csv) into profiles",
-                       description="Write DIR/<id>.yaml for every row of a spreadsheet (one applicant per row; the "
-                                   "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
-                                   "a hand-written profile; a row with problems writes nothing and is reported by row "
-                                   "and column, the other rows are still written, and the exit code is 1. A row is "
-                                   "merged into an existing profile: fields the sheet leaves out or empty keep their "
-                                   "values, a row that changes nothing is reported as unchanged, and changes are "
-                                   "listed and written only with --overwrite.",
-                       epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25",
-                       parents=[shared["sheet"]])
+    p = _command(sub, cmd_import, "import", help="turn an advisor's spreadsheet (.xlsx or .csv) into profiles",
+                 description="Write DIR/<id>.yaml for every row of a spreadsheet (one applicant per row; the "
+                             "columns are listed in docs/advisors.md). Each row is checked by the same rules as "
+                             "a hand-written profile; a row with problems writes nothing and is reported by row "
+                             "and column, the other rows are still written, and the exit code is 1. A row is "
+                             "merged into an existing profile: fields the sheet leaves out or empty keep their "
+                             "values, a row that changes nothing is reported as unchanged, and changes are "
+                             "listed and written only with --overwrite.",
+                 epilog="example: matchguide import cohort.csv --dir profiles --as-of 2026-11-25",
+                 parents=[shared["sheet"]])
     p.add_argument("csv", type=Path, metavar="FILE",
                    help="the spreadsheet: .xlsx (first sheet) or .csv (UTF-8, `,` or `;`), header row first")
     p.add_argument("--overwrite", action="store_true",
                    help="update existing profiles with the fields the row changes (they are listed)")
-    p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("export", help="write the profiles back to a spreadsheet (CSV) with the import columns",
-                       description="Write every valid profile as one row of a CSV file (UTF-8, the columns `import` "
-                                   "reads), so the spreadsheet and the profiles go both ways: importing the file "
-                                   "again changes nothing. Invalid profiles are listed and left out (exit code 1).",
-                       epilog="example: matchguide export cohort.csv --dir profiles", parents=[shared["sheet"]])
+    p = _command(sub, cmd_export, "export", help="write the profiles back to a spreadsheet (CSV) with the import columns",
+                 description="Write every valid profile as one row of a CSV file (UTF-8, the columns `import` "
+                             "reads), so the spreadsheet and the profiles go both ways: importing the file "
+                             "again changes nothing. Invalid profiles are listed and left out (exit code 1).",
+                 epilog="example: matchguide export cohort.csv --dir profiles", parents=[shared["sheet"]])
     p.add_argument("csv", type=Path, metavar="CSV", help="the file to write (replaced if it exists)")
-    p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("serve", help="preview the site locally; rebuild and reload on every change",
-                       description="Build the guides into output/, serve output/site on this computer and rebuild "
-                                   "what changed when content/, the theme or profiles/ change; open pages reload by "
-                                   "themselves. The files written stay script-free: the reload script is added only "
-                                   "while serving. --no-pdf previews faster, in .matchguide/preview, so output/ keeps "
-                                   "its PDFs.",
-                       epilog="example: matchguide serve --as-of 2026-11-25 --port 8000  (then open the printed "
-                              "address; /__matchguide/ lists the guides)", parents=cohort)
+    p = _command(sub, cmd_serve, "serve", help="preview the site locally; rebuild and reload on every change",
+                 description="Build the guides into output/, serve output/site on this computer and rebuild "
+                             "what changed when content/, the theme or profiles/ change; open pages reload by "
+                             "themselves. The files written stay script-free: the reload script is added only "
+                             "while serving. --no-pdf previews faster, in .matchguide/preview, so output/ keeps "
+                             "its PDFs.",
+                 epilog="example: matchguide serve --as-of 2026-11-25 --port 8000  (then open the printed "
+                        "address; /__matchguide/ lists the guides)", parents=cohort)
     p.add_argument("--out", type=Path, metavar="DIR",
                    help="output folder (default: output, or .matchguide/preview with --no-pdf)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
@@ -110,25 +105,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="HTML only: faster rebuilds, in a separate preview folder")
     p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
     p.add_argument("--quiet", action="store_true", help="print only problems and one line per rebuild")
-    p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("merge", help="combine the output folders of shard builds into one output",
-                       description="Combine the output folders of `matchguide build --shard K/N` runs into OUT, as one "
-                                   "full build would write it: every guide and PDF, one manifest, the roster. Shared "
-                                   "site files must be identical in every shard and each guide must sit at the address "
-                                   "the site key gives (MATCHGUIDE_SITE_KEY or .matchguide/site.key); the privacy check "
-                                   "runs on the merged site before OUT is replaced.",
-                       epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3",
-                       parents=[shared["paths"]])  # profiles for the privacy check, the theme for the roster
+    p = _command(sub, cmd_merge, "merge", help="combine the output folders of shard builds into one output",
+                 description="Combine the output folders of `matchguide build --shard K/N` runs into OUT, as one "
+                             "full build would write it: every guide and PDF, one manifest, the roster. Shared "
+                             "site files must be identical in every shard and each guide must sit at the address "
+                             "the site key gives (MATCHGUIDE_SITE_KEY or .matchguide/site.key); the privacy check "
+                             "runs on the merged site before OUT is replaced.",
+                 epilog="example: matchguide merge output shards/shard-1 shards/shard-2 shards/shard-3",
+                 parents=[shared["paths"]])  # profiles for the privacy check, the theme for the roster
     p.add_argument("out", type=Path, metavar="OUT", help="the merged output folder (replaced in one step)")
     p.add_argument("shards", type=Path, nargs="+", metavar="SHARD_DIR", help="output folders of the shard builds")
-    p.set_defaults(func=cmd_merge)
 
-    p = sub.add_parser("email", help="write each applicant's email to output/outbox/, or send it with --send",
-                       description="Render one message per applicant (subject, text and HTML bodies, the guide link, "
-                                   "the PDF attached). Dry run by default; --send delivers over SMTP configured by "
-                                   "MATCHGUIDE_SMTP_* variables (docs/email.md). A ledger makes each guide go out once.",
-                       epilog="example: matchguide email --send --limit 5", parents=[shared["only"]])
+    p = _command(sub, cmd_email, "email", help="write each applicant's email to output/outbox/, or send it with --send",
+                 description="Render one message per applicant (subject, text and HTML bodies, the guide link, "
+                             "the PDF attached). Dry run by default; --send delivers over SMTP configured by "
+                             "MATCHGUIDE_SMTP_* variables (docs/email.md). A ledger makes each guide go out once.",
+                 epilog="example: matchguide email --send --limit 5", parents=[shared["only"]])
     p.add_argument("--out", type=Path, default=Path("output"), metavar="DIR", help="the built output (default: output)")
     p.add_argument("--theme", type=Path, default=Path("themes/default"), metavar="DIR", help="theme with email/ templates")
     p.add_argument("--profiles", type=Path, default=Path("profiles"), metavar="DIR", help="where the addresses are")
@@ -143,9 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-unknown", action="store_true", help="re-send messages whose outcome is unknown")
     p.add_argument("--max-retries", type=int, default=3, metavar="N", help="retries of a transient SMTP error")
     p.add_argument("--backoff", type=float, default=2.0, metavar="SECONDS", help="first retry delay, doubled each time")
-    p.set_defaults(func=cmd_email)
     return parser
 
+
+def _command(sub: Any, func: Any, name: str, **parser_options: Any) -> argparse.ArgumentParser:
+    """Add the subcommand `name`, run by `func(args)`; `parser_options` are argparse's (help, description, ...)."""
+    command = sub.add_parser(name, **parser_options)
+    command.set_defaults(func=func)
+    return command
 
 def _options(args: argparse.Namespace) -> Any:
     from generator.project import BuildOptions

@@ -211,17 +211,18 @@ class ConsoleProgress(Reporter):
             self._tasks = {}
 
 
+_MESSAGE_LINES = {
+    "written": "{id}: wrote outbox/{id}.eml (to {to})",
+    "sent": "{id}: sent to {to}",
+    "not_ready": "{id}: not ready: {detail}",
+    "stopped": "{id}: not sent; stopping: {detail}",
+}
+
+
 def message_line(applicant_id: str, outcome: str, detail: str | None, to: str | None) -> str:
     """The line one email `message` event shows: what happened to this applicant's message."""
-    if outcome == "written":
-        return f"{applicant_id}: wrote outbox/{applicant_id}.eml (to {to})"
-    if outcome == "sent":
-        return f"{applicant_id}: sent to {to}"
-    if outcome == "not_ready":
-        return f"{applicant_id}: not ready: {detail}"
-    if outcome == "stopped":
-        return f"{applicant_id}: not sent; stopping: {detail}"
-    return f"{applicant_id}: {outcome}: {detail}"
+    line = _MESSAGE_LINES.get(outcome, "{id}: {outcome}: {detail}")
+    return line.format(id=applicant_id, outcome=outcome, detail=detail, to=to)
 
 
 def summary_table(doc: Mapping[str, Any], statuses: Mapping[str, str] | None = None) -> Table:

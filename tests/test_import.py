@@ -208,6 +208,19 @@ def test_new_writes_a_valid_profile_and_never_overwrites(tmp_path):
     assert load(scaffold(tmp_path, "wei", graduation_year=2026)).name == "Wei"
 
 
+
+def test_new_refuses_an_id_already_held_by_a_yml_or_otherwise_named_file(tmp_path):
+    yml = tmp_path / "aisha-rahman.yml"
+    scaffold(tmp_path, "aisha-rahman", graduation_year=2026).rename(yml)
+    with pytest.raises(InputError, match=f"{yml}: already exists"):
+        scaffold(tmp_path, "aisha-rahman", graduation_year=2026)
+    other = tmp_path / "wei-2024.yaml"
+    other.write_text(scaffold(tmp_path, "wei", graduation_year=2026).read_text())
+    (tmp_path / "wei.yaml").unlink()
+    with pytest.raises(InputError, match=f"{other}: already exists"):
+        scaffold(tmp_path, "wei", graduation_year=2026)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aisha-rahman.yml", "wei-2024.yaml"]
+
 def test_new_refuses_bad_input_and_writes_nothing(tmp_path):
     with pytest.raises(InputError, match="email: expected an email address"):
         scaffold(tmp_path, "x", email="not an email", graduation_year=2026)

@@ -54,6 +54,22 @@ def test_a_field_the_sheet_does_not_give_keeps_its_hand_written_value(tmp_path):
     assert path.read_text().startswith("# Met at the Lahore fair.\n# Imported by `matchguide import` from cohort.csv")
 
 
+
+@pytest.mark.parametrize("name", ["ana-souza.yml", "ana-souza.YAML", "souza-2024.yaml"])
+def test_a_row_updates_the_file_that_holds_its_id_whatever_its_name(tmp_path, name):
+    assert run(tmp_path, [row(notes="first")]).ok
+    profiles = tmp_path / "profiles"
+    hand = profiles / name
+    (profiles / "ana-souza.yaml").rename(hand)
+    assert "id: ana-souza" in hand.read_text()  # so a file named otherwise still says whose profile it is
+    source = write_csv(tmp_path / "cohort.csv", [row(notes="second")])
+    result = import_csv(source, profiles, source="cohort.csv", overwrite=True, **CHECKS)
+    assert result.ok and [(o.state, o.path) for o in result.outcomes] == [("updated", hand)]
+    assert sorted(p.name for p in profiles.iterdir()) == [name]  # no second file with the same id
+    assert load(hand).notes == "second"
+    unchanged = import_csv(source, profiles, source="cohort.csv", **CHECKS)
+    assert [o.state for o in unchanged.outcomes] == ["unchanged"]
+
 def test_rows_identical_to_the_profiles_are_unchanged_and_not_problems(tmp_path):
     rows = [row(), row(id="bo-li", name="Bo Li", email="bo@example.org", notes="two\nlines", usce_months="4.5")]
     assert run(tmp_path, rows).ok

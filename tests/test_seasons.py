@@ -187,7 +187,11 @@ def test_signals_name_the_programs_of_the_applicants_list(strategy):
     facts["program_list"] = sample(inputs.strategy)
     page = inputs.renderer.render_guide(facts, select(facts, inputs.rules), Page("T", "", ""))
     signals = page.split('id="program-signals"')[1].split("</section>")[0]
-    assert "Suggested signals from your program list" in signals and "Sample (City, NY)" in signals
+    assert "Your program list, in the next section, suggests" in signals and "Sample" not in signals
+    # The names are given once, in the program list that follows, not a second time in the signals section.
+    listed = page.split('id="program-list"')[1].split("</section>")[0]
+    assert page.index('id="program-signals"') < page.index('id="program-list"')
+    assert "Your program signals" in listed and "Sample" in listed.split("Your program signals")[1].split("<h3")[0]
 
 
 def test_explain_words_the_plan_start_apart_from_the_weeks_to_the_exam(strategy):

@@ -16,34 +16,21 @@ from typing import Any, Callable
 from generator.errors import Problem
 from generator.authoring.scaffold import Plain
 
-# column -> (where it goes in the profile, how its text is read)
-COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
-    "id": (("id",), "text"),
-    "name": (("name",), "text"),
-    "email": (("email",), "text"),
-    "graduation_year": (("graduation_year",), "integer"),
-    "cycle": (("cycle",), "integer"),
-    "step1_result": (("step1", "result"), "choice"),
-    "step1_attempts": (("step1", "attempts"), "integer"),
-    "step1_score": (("step1", "score"), "integer"),
-    "step2_result": (("step2_ck", "result"), "choice"),
-    "step2_score": (("step2_ck", "score"), "integer"),
-    "step2_attempts": (("step2_ck", "attempts"), "integer"),
-    "step2_exam_date": (("step2_ck", "exam_date"), "date"),
-    "practice": (("step2_ck", "practice"), "practice"),
-    "qbank_percent": (("step2_ck", "qbank_percent"), "number"),
-    "visa": (("visa",), "choice"),
-    "in_medical_school": (("in_medical_school",), "boolean"),
-    "usce_months": (("usce_months",), "number"),
-    "us_lors": (("us_lors",), "integer"),
-    "research_items": (("research_items",), "integer"),
-    "target": (("target",), "choice"),
-    "oet_passed": (("oet_passed",), "boolean"),
-    "ecfmg_certified": (("ecfmg_certified",), "boolean"),
-    "advisor": (("advisor",), "text"),
-    "notes": (("notes",), "text"),
-    "country": (("country",), "text"),
-    "medical_school": (("medical_school",), "text"),
+
+def _fields(block: str | None = None, prefix: str = "", **kinds: str) -> dict[str, tuple[tuple[str, ...], str]]:
+    """Columns for the fields of one profile block (None: the top level), each named `prefix` + its field."""
+    return {prefix + name: ((block, name) if block else (name,), kind) for name, kind in kinds.items()}
+
+
+# column -> (where it goes in the profile, how its text is read), in the order export writes them
+COLUMNS = {
+    **_fields(id="text", name="text", email="text", graduation_year="integer", cycle="integer"),
+    **_fields("step1", "step1_", result="choice", attempts="integer", score="integer"),
+    **_fields("step2_ck", "step2_", result="choice", score="integer", attempts="integer", exam_date="date"),
+    **_fields("step2_ck", practice="practice", qbank_percent="number"),
+    **_fields(visa="choice", in_medical_school="boolean", usce_months="number", us_lors="integer",
+              research_items="integer", target="choice", oet_passed="boolean", ecfmg_certified="boolean"),
+    **_fields(advisor="text", notes="text", country="text", medical_school="text"),
 }
 REQUIRED_COLUMNS = ("id", "name", "email", "graduation_year", "step1_result", "step1_attempts")
 ALIASES = {"school": "medical_school"}  # names advisors use for a column we know

@@ -71,7 +71,8 @@ def key_facts(facts: dict) -> list[tuple[str, str]]:
         margin = dates["release_margin_days"]
         when.insert(0, f"score expected {show(dates['score_release'])} ({margin:+d} days to submit-from)")
     if plan["available"]:
-        kind = "shortened plan (under 12 weeks left)" if plan["compressed"] else "12-week plan"
+        full = plan["full_weeks"]
+        kind = f"shortened plan (under {full} weeks left)" if plan["compressed"] else f"{full}-week plan"
         study = (f"{kind} starts {show(plan['start'])}; the exam is {plan['weeks']} weeks after "
                  f"the build date {show(dates['as_of'])}")
     else:

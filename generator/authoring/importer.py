@@ -27,6 +27,7 @@ from generator.authoring.scaffold import PLACEHOLDERS_MARK, check_text, dump, st
 from generator.errors import InputError, Problem
 from generator.load import yamlstrict
 from generator.load.ids import ID_RE
+from generator.load.profile_files import profile_ids
 from generator.load.table import read_table
 from generator.load.profiles import ROOT_FIELDS, STEP1_FIELDS, STEP2_FIELDS
 
@@ -121,12 +122,14 @@ def import_csv(
     overwrite: bool = False,
     source: str | None = None,
 ) -> ImportResult:
-    """Write or update `<directory>/<id>.yaml` for every valid row; raise InputError when the file is unusable."""
+    """Write or update the profile of every valid row (its existing file, else `<directory>/<id>.yaml`); raise
+    InputError when the file is unusable."""
     source = source or str(csv_path)
     header, rows, decimal_comma, warnings, unreadable = read_rows(csv_path, source)
     result = ImportResult(warnings=warnings)
     checks = {"default_cycle": default_cycle, "passing_standard": passing_standard, "as_of": as_of}
     seen: dict[str, int] = {}
+    files = profile_ids(directory)  # each id's existing file, whatever its name
     for number, cells in rows:
         result.rows += 1
         where = f"{source}:row {number}"
@@ -139,7 +142,8 @@ def import_csv(
         if problems:
             result.problems += problems + _other_problems(data, problems, number, where, **checks)
             continue
-        outcome, problems = _merge_row(directory, applicant_id, data, number, where, source, overwrite, checks)
+        target = files.setdefault(applicant_id, directory / f"{applicant_id}.yaml")
+        outcome, problems = _merge_row(directory, target, applicant_id, data, number, where, source, overwrite, checks)
         if problems:
             result.problems += problems
         elif outcome:
@@ -147,10 +151,9 @@ def import_csv(
     return result
 
 
-def _merge_row(directory: Path, applicant_id: str, data: dict, number: int, where: str, source: str,
+def _merge_row(directory: Path, target: Path, applicant_id: str, data: dict, number: int, where: str, source: str,
                overwrite: bool, checks: dict) -> tuple[RowOutcome | None, list[Problem]]:
-    """Write one valid row: new, merged into the existing profile, or nothing when it changes nothing."""
-    target = directory / f"{applicant_id}.yaml"
+    """Write one valid row to `target`: new, merged into the existing profile, or nothing when it changes nothing."""
     existing, comments, inner = _existing(target, applicant_id, where) if ID_RE.match(applicant_id) else (None, [], [])
     if isinstance(existing, Problem):
         return None, [existing]
@@ -168,7 +171,7 @@ def _merge_row(directory: Path, applicant_id: str, data: dict, number: int, wher
         state, header = "updated", [line for line in comments if _IMPORTED not in line] + header
     try:
         write_profile(directory, applicant_id, dump(merged, header=header), source=where, overwrite=state == "updated",
-                      **checks)
+                      target=target, **checks)
     except InputError as exc:
         return None, [_located(p, where) for p in exc.problems]
     notes = [f"comments on line(s) {', '.join(map(str, inner))} of the old file are not kept (the file was rewritten)"

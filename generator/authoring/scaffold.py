@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 from generator.load import yamlstrict
 from generator.load.ids import ID_RE, ID_RULE
 from generator.errors import InputError, Problem
+from generator.load.profile_files import profile_ids
 from generator.load.profiles import Profile, load_profile
 
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0", "\x85": "\\N",
@@ -199,8 +200,10 @@ def write_profile(
     default_cycle: int,
     passing_standard: Callable[[dt.date], int],
     as_of: dt.date,
+    target: Path | None = None,
 ) -> tuple[Profile, Path]:
-    """Check `text` with the profile loader, then write it as `<directory>/<id>.yaml` atomically.
+    """Check `text` with the profile loader, then write it atomically to the file that holds the id already
+    (`target`, or else the folder's `profile_ids`), or to a new `<directory>/<id>.yaml`.
 
     Nothing is written when the text is not a valid profile (InputError, located at
     `source`), when its id is not `applicant_id`, or when the file exists and
@@ -213,7 +216,7 @@ def write_profile(
                                as_of=as_of)
         if profile.id != applicant_id:  # the loader checked the id; only then is it safe as a file name
             raise InputError(Problem(source, None, "id", f"expected the id {applicant_id!r}, got {profile.id!r}"))
-        target = directory / f"{profile.id}.yaml"
+        target = target or profile_ids(directory).get(profile.id) or directory / f"{profile.id}.yaml"
         if overwrite:
             os.replace(tmp, target)
         else:

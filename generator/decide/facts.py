@@ -211,8 +211,7 @@ def _programs(strategy: Strategy, basis: dict, band: dict, step2_failed: bool, f
 
 
 def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -> dict:
-    # The full plan's length is the data's: the last week of its last phase (12 in the shipped strategy.yaml).
-    full = max((phase.last_week for phase in strategy.study_plan), default=0)
+    full = strategy.plan_weeks
     if not (not_taken and exam and exam > as_of and full):
         return {"available": False, "weeks": 0, "full_weeks": full, "compressed": False, "start": None, "phases": []}
     weeks = (exam - as_of).days // 7

@@ -12,7 +12,6 @@ from typing import Any
 
 from generator.load.strategy import Season, Strategy
 
-PLAN_WEEKS = 12
 # Residency starts on 1 July of the Match year (NRMP: applicants must be able to start then).
 START_MONTH, START_DAY = 7, 1
 # Step 3 is taken after ECFMG certification; weeks to apply to the FSMB, be approved and find a seat.
@@ -78,12 +77,13 @@ def fee_facts(season: Season, programs: dict) -> dict:
 def exam_facts(strategy: Strategy, season: Season, exam: date | None, as_of: date, open_exam: bool) -> dict:
     """One decision about the Step 2 CK date: the latest on-time date, when to decide, and the cost of waiting."""
     release = timedelta(days=strategy.score_release_days)
+    plan = timedelta(weeks=strategy.plan_weeks)
     latest = season.programs_read_from - release
-    decide_by = latest - timedelta(weeks=PLAN_WEEKS)
+    decide_by = latest - plan
     release_day = exam + release if exam else None
-    # A second attempt fits when a failed first one, its score, 12 weeks of study and the new score
+    # A second attempt fits when a failed first one, its score, the full plan's weeks of study and the new score
     # all come before programs start reading.
-    retake_fits = bool(open_exam and exam and exam + release + timedelta(weeks=PLAN_WEEKS) + release <= season.programs_read_from)
+    retake_fits = bool(open_exam and exam and exam + release + plan + release <= season.programs_read_from)
     return {
         "applies": open_exam,
         "latest": latest,
@@ -93,7 +93,8 @@ def exam_facts(strategy: Strategy, season: Season, exam: date | None, as_of: dat
         "on_time": bool(exam and release_day <= season.programs_read_from),
         "late_days": (release_day - season.programs_read_from).days if release_day and release_day > season.programs_read_from else 0,
         "second_attempt_fits": retake_fits,
-        "latest_with_second_attempt": season.programs_read_from - release - timedelta(weeks=PLAN_WEEKS) - release,
+        "latest_with_second_attempt": season.programs_read_from - release - plan - release,
+        "release_weeks": round(strategy.score_release_days / 7),  # "about N weeks" in the prose
     }
 
 

@@ -103,14 +103,20 @@ class Decisions:
     """What one guide contains (layout and items, in guide order) and every decision behind it."""
 
     layout: Layout
-    sections: tuple[Item, ...]
-    examples: tuple[Item, ...]
-    faq: tuple[Item, ...]
+    chosen: tuple[Item, ...]  # the items the guide shows, in guide order: sections, then examples, then FAQ
     decisions: tuple[Decision, ...]  # every candidate, chosen or not, in rulebook order
+
+    sections = property(lambda self: self.shown("section"))
+    examples = property(lambda self: self.shown("example"))
+    faq = property(lambda self: self.shown("faq"))
 
     def items(self) -> tuple[Item, ...]:
         """Every selected item, sections first."""
-        return (*self.sections, *self.examples, *self.faq)
+        return self.chosen
+
+    def shown(self, kind: str) -> tuple[Item, ...]:
+        """The items of one kind (`section`, `example`, `faq`) the guide shows, in guide order."""
+        return tuple(item for item in self.chosen if item.kind == kind)
 
     def of_kind(self, kind: str) -> list[Decision]:
         """The decisions about one kind of thing (`section`, `example`, `faq`, `layout`), in guide order."""
@@ -128,7 +134,8 @@ def select(facts: dict, rules: Rulebook) -> Decisions:
     band = facts["band"]["id"]
     closest = _closest_examples(facts, rules, band)
     decisions: list[Decision] = []
-    chosen: dict[str, list] = {kind: [] for kind in KINDS}
+    layouts: list[Layout] = []
+    items: list[Item] = []
     for c in rules.candidates:
         try:
             holds, error = c.rule.evaluate(facts), None
@@ -141,21 +148,23 @@ def select(facts: dict, rules: Rulebook) -> Decisions:
             if c.band == band and holds and not selected:
                 extra["note"] = f"closer examples of the band were chosen (at most {MAX_EXAMPLES})"
         elif c.kind == "layout":
-            first = chosen["layout"][0].id if chosen["layout"] else None
+            first = layouts[0].id if layouts else None
             selected = bool(holds) and first is None
             extra = {"note": f"an earlier layout, {first}, was chosen"} if holds and first else {}
         else:
             selected = bool(holds)
         if selected:
-            chosen[c.kind].append(c.layout if c.kind == "layout" else c.item)
+            if c.kind == "layout":
+                layouts.append(c.layout)
+            else:
+                items.append(c.item)
         decisions.append(Decision(c.kind, c.id, selected, c.rule.text, c.source, c.line, holds, c.rule.values(facts),
                                   error=error, **extra))
-    if not chosen["layout"]:  # the theme's last layout is the fallback
-        chosen["layout"].append(rules.theme.layouts[-1])
+    if not layouts:  # the theme's last layout is the fallback
+        layouts.append(rules.theme.layouts[-1])
         last = max(i for i, d in enumerate(decisions) if d.kind == "layout")
         decisions[last] = replace(decisions[last], selected=True, note="no layout rule holds; the last one is used")
-    return Decisions(chosen["layout"][0], tuple(chosen["section"]), tuple(chosen["example"]), tuple(chosen["faq"]),
-                     tuple(decisions))
+    return Decisions(layouts[0], tuple(items), tuple(decisions))
 
 
 def _closest_examples(facts: dict, rules: Rulebook, band: str) -> set[str]:

@@ -39,3 +39,24 @@ def profile_files(directory: Path, source_prefix: str = "profiles") -> tuple[lis
             problems.append(Problem(source, None, None, "not read: profile files end in .yaml or .yml; rename it, "
                                                         "or move it out of the profiles folder"))
     return files, problems
+
+
+def profile_ids(directory: Path) -> dict[str, Path]:
+    """The file that already holds each id in a profiles folder: its `id` field, or else its file name's stem.
+
+    So a profile written for an id (by `new` or `import`) replaces `ana.yml`, or `ana-2.yaml` that says
+    `id: ana`, instead of starting a second file with the same id. A file that cannot be read counts
+    under its stem."""
+    from generator.load import yamlstrict
+
+    if not Path(directory).is_dir():
+        return {}
+    ids: dict[str, Path] = {}
+    for path in profile_files(directory)[0]:
+        try:
+            document, _ = yamlstrict.parse(path.read_bytes(), str(path))
+        except OSError:
+            document = None
+        declared = document.data.get("id") if document is not None and isinstance(document.data, dict) else None
+        ids.setdefault(declared if isinstance(declared, str) else path.stem, path)
+    return ids

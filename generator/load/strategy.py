@@ -124,6 +124,11 @@ class Strategy:
     seasons: tuple[Season, ...] = ()
     recovery_target: int | None = None
 
+    @property
+    def plan_weeks(self) -> int:
+        """The full Step 2 CK plan's length: the last week of its last phase (0 with no plan)."""
+        return max((phase.last_week for phase in self.study_plan), default=0)
+
     def season_for(self, cycle: int) -> Season:
         """The ERAS season of an applicant who applies in `cycle` (the season is cycle + 1).
 

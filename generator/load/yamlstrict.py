@@ -29,10 +29,6 @@ _YAML11_BOOLS = {"y": "true", "yes": "true", "on": "true", "n": "false", "no": "
 _INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
 _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_LEADING_ZERO = re.compile(r"[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?")
-_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
-_RADIX = re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)")
-_NOT_FINITE = re.compile(r"[-+]?\.(?:inf|nan)", re.IGNORECASE)
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}.*")
 # Characters YAML allows in a stream (YAML 1.2, 5.1), minus NEL, which YAML 1.1 reads as a line break.
 _FORBIDDEN_CHAR = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -41,6 +37,18 @@ _NONCHARACTER = re.compile("[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFF
                                                        for p in range(1, 17)) + "]")
 _MAX_NUMBER_CHARS = 100
 _OR_QUOTE = "or quote it if you mean the text"
+
+# Plain scalars that look like numbers but that some YAML reader takes differently: refused, saying what to write.
+_MISREAD_NUMBERS = (
+    (re.compile(r"[-+]?0[0-9_]+(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"),
+     f"has a leading zero, which older YAML reads as an octal number; drop the zero, {_OR_QUOTE}"),
+    (re.compile(r"[-+]?0(?:[xX][0-9a-fA-F_]+|[oO][0-7_]+|[bB][01_]+)"),
+     f"is not a decimal number; write it in decimal, {_OR_QUOTE}"),
+    (re.compile(r"[-+]?\.(?:inf|nan)", re.IGNORECASE), f"is not a finite number; write a number, {_OR_QUOTE}"),
+    (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"),
+     "looks like a time, which older YAML reads as a base-60 number; quote it"),
+)
+
 
 _AWAITING = object()  # a mapping frame waiting for its next key
 _DISCARD = object()  # the key of an entry whose value is thrown away (already reported)
@@ -358,14 +366,9 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
         return None, f"'{value}' is ambiguous in YAML (older readers take it as {meant}); write {meant}, {_OR_QUOTE}"
     if len(value) <= _MAX_NUMBER_CHARS and _INT.fullmatch(value):
         return int(value), None
-    if _LEADING_ZERO.fullmatch(value):
-        return None, f"'{value}' has a leading zero, which older YAML reads as an octal number; drop the zero, {_OR_QUOTE}"
-    if _RADIX.fullmatch(value):
-        return None, f"'{value}' is not a decimal number; write it in decimal, {_OR_QUOTE}"
-    if _NOT_FINITE.fullmatch(value):
-        return None, f"'{value}' is not a finite number; write a number, {_OR_QUOTE}"
-    if _SEXAGESIMAL.fullmatch(value):
-        return None, f"'{value}' looks like a time, which older YAML reads as a base-60 number; quote it"
+    for pattern, problem in _MISREAD_NUMBERS:
+        if pattern.fullmatch(value):
+            return None, f"'{value}' {problem}"
     if _FLOAT.fullmatch(value) or _INT.fullmatch(value):
         number = float(value) if len(value) <= _MAX_NUMBER_CHARS else float("inf")
         if number in (float("inf"), float("-inf")):

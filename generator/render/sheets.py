@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import zipfile
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 from xml.sax.saxutils import escape
 
@@ -24,7 +25,11 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def neutralise(value: Any) -> str:
     """A cell's text, made inert: one that a spreadsheet would read as a formula gets a leading `'`."""
-    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return _inert("" if value is None else value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=1 << 14)  # a cohort's lists share most of their cells (program names, cities, websites)
+def _inert(text: str) -> str:
     # Control characters (other than tab, CR, LF) have no place in a cell; Excel refuses some of them.
     text = _CONTROL.sub("", text)
     return "'" + text if text.lstrip(" ").startswith(FORMULA_START) else text
@@ -53,17 +58,12 @@ def to_csv(table: Iterable[list[Any]]) -> bytes:
 def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
     """A minimal .xlsx: one sheet of plain values (numbers as numbers, text as inline text), no formulas."""
     body = []
-    for r, line in enumerate(table, start=1):
-        cells = []
-        for c, value in enumerate(line):
-            ref = f"{_column(c)}{r}"
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
-            elif value not in (None, ""):
-                text = escape(neutralise(value), {"\r": "&#13;"})  # XML would read a bare CR as LF
-                cells.append(f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>')
-        body.append(f'<row r="{r}">{"".join(cells)}</row>')
     width = max((len(line) for line in table), default=1)
+    columns = [_column(c) for c in range(width)]
+    for r, line in enumerate(table, start=1):
+        cells = "".join(f'<c r="{columns[c]}{r}"{_cell(value)}</c>' for c, value in enumerate(line)
+                        if value is not None and value != "")
+        body.append(f'<row r="{r}">{cells}</row>')
     sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
              f'<dimension ref="A1:{_column(width - 1)}{max(len(table), 1)}"/>'
              '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" state="frozen"/>'
@@ -82,6 +82,19 @@ def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text.encode("utf-8"), compresslevel=1)
     return buffer.getvalue()
+
+
+def _cell(value: Any) -> str:
+    """A cell's type and value, from just after its reference to its closing tag."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"><v>{value}</v>"
+    return _text_cell(neutralise(value))
+
+
+@lru_cache(maxsize=1 << 14)
+def _text_cell(text: str) -> str:
+    text = escape(text, {"\r": "&#13;"})  # XML would read a bare CR as LF
+    return f' t="inlineStr"><is><t xml:space="preserve">{text}</t></is>'
 
 
 def _column(index: int) -> str:

@@ -138,7 +138,9 @@ def classify(value: str, vocabulary: frozenset[str] = frozenset()) -> tuple[str 
 
 def fold(text: str) -> str:
     """Text as compared: compatibility forms unified, case folded, runs of white space as one space."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())
 
 
 class Vocabulary(frozenset):
@@ -248,14 +250,18 @@ def prune(cache: Path, out_root: Path) -> None:
 def readable_text(text: str, suffix: str = ".html") -> Readable:
     """The same for text in memory (what `check` renders): `suffix` says how to read it."""
     if suffix in _MARKUP:
-        body = _COMMENT.sub(" ", text)
-        attributes = tuple(fold(html.unescape(a or b or c)) for tag in _TAG.findall(body)
-                           for a, b, c in _ATTRIBUTE.findall(tag))
+        pieces = _TAG_SPLIT.split(_COMMENT.sub(" ", text))  # text, tag, text, tag, ..., text
+        tags = pieces[1::2]
+        # Each distinct tag once: a page repeats the same few (`<td data-label="Program">`) many times.
+        inline = {tag: _INLINE.match(tag) is not None for tag in dict.fromkeys(tags)}
+        values = dict.fromkeys(a or b or c for tag in inline for a, b, c in _ATTRIBUTE.findall(tag))
+        attributes = tuple(dict.fromkeys(fold(html.unescape(value)) for value in values))
         # Read twice: inline tags as spaces (`<span>Priya</span><span>Nair</span>`), and inline tags joining what
         # they split (`Pri<b>ya</b>` reads `Priya`). Any other tag ends a block, which no name crosses.
-        return Readable((fold(html.unescape(_TAG.sub(lambda m: " " if _INLINE.match(m.group()) else _BLOCK, body))),
-                         fold(html.unescape(_TAG.sub(lambda m: "" if _INLINE.match(m.group()) else _BLOCK, body)))),
-                        attributes)
+        pieces[1::2] = [" " if inline[tag] else _BLOCK for tag in tags]
+        spaced = "".join(pieces)
+        pieces[1::2] = ["" if inline[tag] else _BLOCK for tag in tags]
+        return Readable((fold(html.unescape(spaced)), fold(html.unescape("".join(pieces)))), attributes)
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
     return Readable((fold(text),))
@@ -274,8 +280,7 @@ def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], wo
     if files is None:
         files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names)
                        if p.is_file())
-    jobs = [(p, p.relative_to(out_root).as_posix()) for p in files]
-    jobs = [(p, rel, next((o for f, o in folders.items() if rel.startswith(f)), None)) for p, rel in jobs]
+    jobs = [(p, rel, _owner(folders, rel)) for p, rel in ((p, p.relative_to(out_root).as_posix()) for p in files)]
     results: list[list[Finding]] = []
     workers = min(os.cpu_count() or 1, len(jobs) // PARALLEL_FROM)
     if workers >= 2 and threading.current_thread() is threading.main_thread():
@@ -289,6 +294,16 @@ def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], wo
     else:
         results = [scanner.scan(rel, owner, readable(path, cache)) for path, rel, owner in jobs]
     return first_findings(f for found in results for f in found)
+
+
+def _owner(folders: dict[str, Any], rel: str) -> Any | None:
+    """The owner of the guide folder that holds `rel` (None: a shared file), looked up by each enclosing folder."""
+    parts = rel.split("/")
+    for depth in range(len(parts) - 1, 0, -1):
+        owner = folders.get("/".join(parts[:depth]) + "/")
+        if owner is not None:
+            return owner
+    return None
 
 
 def first_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -328,6 +343,7 @@ _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
 _TAG = re.compile(r"<[^<>]*>")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BLOCK = "\x00"  # where a block ends: not a space and not part of a word
+_TAG_SPLIT = re.compile(r"(<[^<>]*>)")  # the same tags, kept by `split`
 _INLINE = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|"
                      r"time|u|var|wbr|tspan|font|td|th)\b", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
