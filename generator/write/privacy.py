@@ -26,7 +26,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Iterator, Any, Iterable, Sequence
 
 from generator.errors import BuildError, Problem
 from generator.write.pdftext import pdf_text
@@ -85,8 +85,8 @@ class Scanner:
                 if kind:
                     owners = self.text_owners if kind == "text" else self.token_owners
                     owners.setdefault(key, []).append((what, profile))
-        self.text_pattern = _pattern(self.text_owners)
-        self.token_pattern = _pattern(self.token_owners)
+        self.text_keys = _Keys(self.text_owners)
+        self.token_keys = _Keys(self.token_owners)
         # A match is found with its spaces as the text has them (`li wei`, `liwei`): look owners up without spaces.
         self.text_lookup = _without_spaces(self.text_owners)
         self.token_lookup = _without_spaces(self.token_owners)
@@ -99,12 +99,10 @@ class Scanner:
         found: dict[tuple[str, str], Finding] = {}
         own_name = self.name_key.get(owner.id) if owner is not None else None
 
-        def record(pattern: re.Pattern[str] | None, owners: dict, texts: Iterable[str]) -> None:
-            if pattern is None:
-                return
+        def record(keys: _Keys, owners: dict, texts: Iterable[str]) -> None:
             for text in texts:
-                for match in pattern.finditer(text):
-                    key = "".join(match.group(match.lastgroup or 0).split())
+                for matched in keys.find(text):
+                    key = "".join(matched.split())
                     for what, profile in owners.get(key, ()):
                         if what == "name" and own_name == self.name_key[profile.id]:
                             continue  # the applicant's own name, or a namesake's: not a leak
@@ -113,8 +111,8 @@ class Scanner:
                         found.setdefault((what, profile.source), finding)
 
         path = (fold(rel),) if published_path else ()
-        record(self.text_pattern, self.text_lookup, readable.texts + readable.attributes + path)
-        record(self.token_pattern, self.token_lookup, readable.attributes + path)
+        record(self.text_keys, self.text_lookup, readable.texts + readable.attributes + path)
+        record(self.token_keys, self.token_lookup, readable.attributes + path)
         return sorted(found.values())
 
 
@@ -138,9 +136,15 @@ def classify(value: str, vocabulary: frozenset[str] = frozenset()) -> tuple[str 
 
 def fold(text: str) -> str:
     """Text as compared: compatibility forms unified, case folded, runs of white space as one space."""
+    return " ".join(fold_case(text).split())
+
+
+def fold_case(text: str) -> str:
+    """`fold` with the white space left as it is: enough for a page's text, which only the patterns read (a space
+    in a key matches any run of white space)."""
     if not text.isascii():  # NFKC leaves ASCII as it is
         text = unicodedata.normalize("NFKC", text)
-    return " ".join(text.casefold().split())
+    return text.casefold()
 
 
 class Vocabulary(frozenset):
@@ -261,7 +265,7 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
         pieces[1::2] = [" " if inline[tag] else _BLOCK for tag in tags]
         spaced = "".join(pieces)
         pieces[1::2] = ["" if inline[tag] else _BLOCK for tag in tags]
-        return Readable((fold(html.unescape(spaced)), fold(html.unescape("".join(pieces)))), attributes)
+        return Readable((fold_case(html.unescape(spaced)), fold_case(html.unescape("".join(pieces)))), attributes)
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
     return Readable((fold(text),))
@@ -360,17 +364,52 @@ def _without_spaces(owners: dict[str, list]) -> dict[str, list]:
     return merged
 
 
-def _pattern(owners: dict[str, list]) -> re.Pattern[str] | None:
-    """One regex for all keys: whole words (`ana` is not in `banana`), except where a key begins or ends in a
-    script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`)."""
-    bounded = [k for k in owners if not (_UNSPACED.match(k[0]) or _UNSPACED.match(k[-1]))]
-    unbounded = [k for k in owners if k not in set(bounded)]
-    parts = []
-    if bounded:
-        parts.append(r"(?<![\w-])(?P<b>" + _trie(bounded) + r")(?![\w-])")
-    if unbounded:
-        parts.append(r"(?P<u>" + _trie(unbounded) + ")")
-    return re.compile("|".join(parts)) if parts else None
+class _Keys:
+    """Keys found as the old one-regex scan found them: whole words (`ana` is not in `banana`), except where a key
+    begins or ends in a script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`).
+
+    Fast on long pages: a whole-word key can only begin where the text has a word (a run of letters, digits and
+    hyphens) equal to the key's own first word, so the pattern is tried only there.
+    """
+
+    def __init__(self, owners: dict[str, list]):
+        bounded = [k for k in owners if not (_UNSPACED.match(k[0]) or _UNSPACED.match(k[-1]))]
+        unbounded = [k for k in owners if k not in set(bounded)]
+        self.bounded = re.compile(r"(?<![\w-])(?:" + _trie(bounded) + r")(?![\w-])") if bounded else None
+        self.unbounded = re.compile(_trie(unbounded)) if unbounded else None
+        firsts = {run.group() if (run := _WORD.match(k)) else "" for k in bounded}
+        self.firsts = None if "" in firsts else firsts  # None: a key begins with another character; try everywhere
+
+    def find(self, text: str) -> Iterator[str]:
+        """The text of every match, in order."""
+        if self.bounded is not None:
+            if self.firsts is None:
+                yield from (m.group() for m in self.bounded.finditer(text))
+            else:
+                end = 0
+                for start in self._starts(text):
+                    if start >= end and (match := self.bounded.match(text, start)):
+                        end = match.end()
+                        yield match.group()
+        if self.unbounded is not None:
+            yield from (m.group() for m in self.unbounded.finditer(text))
+
+    def _starts(self, text: str) -> list[int]:
+        """Where the text has a whole word that is some key's first word."""
+        assert self.firsts is not None
+        starts = []
+        for word in self.firsts.intersection(_WORD.findall(text)):
+            at = text.find(word)
+            while at >= 0:
+                after = at + len(word)
+                if not (at and _WORD_CHAR.match(text, at - 1)) and not _WORD_CHAR.match(text, after):
+                    starts.append(at)
+                at = text.find(word, after)
+        return sorted(starts)
+
+
+_WORD = re.compile(r"[\w-]+")
+_WORD_CHAR = re.compile(r"[\w-]")
 
 
 def _trie(values: Iterable[str]) -> str:
