@@ -196,15 +196,19 @@ def readable(path: Path, cache: Path | None = None) -> Readable:
     data = path.read_bytes()
     suffix = path.suffix.lower()
     if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
-        data, suffix = _unzipped_xml(data), ".xml"
+        shown = _unzipped_xml(data)
+        if shown is not None:  # its tags are gone already: one reading of the text
+            return Readable((fold_case(html.unescape(shown.decode("utf-8", "replace"))),))
+        suffix = ".xml"
     if suffix == ".pdf":
         runs = _pdf_runs(data, cache)
         return Readable((fold(" ".join(runs)), fold("".join(runs))))
     return readable_text(data.decode("utf-8", "replace"), suffix)
 
 
-def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
-    """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; the raw bytes if it is no zip."""
+def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes | None:
+    """The XML parts of an .xlsx (our own downloads) joined, tags as spaces, up to `limit` bytes; None if it is no
+    zip."""
     import io
     import zipfile
 
@@ -218,7 +222,7 @@ def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes:
             # Tags apart, so the text of neighbouring cells does not run together into one word.
             return re.sub(rb"<[^>]*>", b" ", b" ".join(parts))
     except (zipfile.BadZipFile, OSError, ValueError):
-        return data
+        return None
 
 
 def _pdf_runs(data: bytes, cache: Path | None) -> list[str]:
@@ -265,10 +269,12 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
         pieces[1::2] = [" " if inline[tag] else _BLOCK for tag in tags]
         spaced = "".join(pieces)
         pieces[1::2] = ["" if inline[tag] else _BLOCK for tag in tags]
-        return Readable((fold_case(html.unescape(spaced)), fold_case(html.unescape("".join(pieces)))), attributes)
+        joined = "".join(pieces)
+        texts = (spaced,) if joined == spaced else (spaced, joined)  # a page without inline tags reads one way
+        return Readable(tuple(fold_case(html.unescape(text)) for text in texts), attributes)
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
-    return Readable((fold(text),))
+    return Readable((fold_case(text),))
 
 
 def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset(),
