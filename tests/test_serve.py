@@ -203,7 +203,7 @@ def test_a_port_in_use_is_reported_before_any_build(tmp_path: Path):
 
 def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
     project_copy(tmp_path)
-    env = {**os.environ, "MATCHGUIDE_SITE_KEY": KEY}
+    env = {**os.environ, "MATCHGUIDE_SITE_KEY": KEY, "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "serve", "--no-pdf", "--port", "0", "--as-of", AS_OF.isoformat(),
          "--profiles", "profiles", "--content", "content", "--theme", "theme"],
@@ -225,11 +225,19 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
         assert (tmp_path / ".matchguide" / "preview" / "site" / "index.html").is_file()  # not output/
         assert not (tmp_path / "output").exists()
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=WAIT)
+        except subprocess.TimeoutExpired:
+            pass  # reported below, with what the command printed
+        running = proc.poll() is None
+        if running:  # say where it is stuck: faulthandler prints every thread's stack on SIGABRT
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(timeout=WAIT)
         reader.join(5)  # the pipe closes when the process ends
         err = "".join(queue.get() for _ in range(queue.qsize()))
     finally:
         proc.kill() if proc.poll() is None else None
+    assert not running, f"still running {WAIT} s after Ctrl-C:\n{err}"
     assert proc.returncode == 0, err
     assert "stopped" in err and "Traceback" not in err
     assert [line for line in lines if line.startswith("[")] == [f"[{i}/3] {pid}: built ({band})\n" for i, (pid, band)
