@@ -207,7 +207,10 @@ def test_ctrl_c_stops_the_cli_cleanly(tmp_path: Path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "generator", "serve", "--no-pdf", "--port", "0", "--as-of", AS_OF.isoformat(),
          "--profiles", "profiles", "--content", "content", "--theme", "theme"],
-        cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        cwd=tmp_path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        # Ctrl-C as a terminal delivers it: a suite started in the background without job control (`make test &`
+        # in a script) ignores SIGINT, its children inherit that, and Python then never raises KeyboardInterrupt.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # A thread reads stderr: select() on a buffered text pipe can miss lines already in Python's buffer.
         queue: Queue[str] = Queue()
