@@ -12,14 +12,19 @@ from tests.conftest import make_profile
 from tests.golden import build_mini
 
 
-@pytest.mark.parametrize("parallel_from", [10_000, 1])
-def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
+def built_mini(tmp_path, monkeypatch, parallel_from: int) -> tuple:
+    """The mini cohort built, its manifest, its profiles, and the scan set to fork from `parallel_from` files."""
     out = tmp_path / "output"
     build_mini(out)
     doc = json.loads((out / "manifest.json").read_text())
     profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
                 for e in doc["profiles"]]
     monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
+    return out, doc, profiles
+
+@pytest.mark.parametrize("parallel_from", [10_000, 1])
+def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
+    out, doc, profiles = built_mini(tmp_path, monkeypatch, parallel_from)
     privacy.check(out, profiles, doc["profiles"])  # clean as built
     landing = out / "site" / "index.html"
     landing.write_text(landing.read_text() + "<p>Ada   Okafor</p>")
@@ -33,12 +38,7 @@ def test_a_planted_name_is_found(tmp_path, monkeypatch, parallel_from):
 @pytest.mark.parametrize("parallel_from", [10_000, 1])
 def test_repeated_pieces_are_judged_per_file(tmp_path, monkeypatch, parallel_from):
     """Pieces are searched once per process; whose folder a piece is found in is still decided per file."""
-    out = tmp_path / "output"
-    build_mini(out)
-    doc = json.loads((out / "manifest.json").read_text())
-    profiles = [make_profile(id=e["id"], name=e["name"], email=f"{e['id']}@example.org", source=e["source"])
-                for e in doc["profiles"]]
-    monkeypatch.setattr(privacy, "PARALLEL_FROM", parallel_from)
+    out, doc, profiles = built_mini(tmp_path, monkeypatch, parallel_from)
     ada = next(e for e in doc["profiles"] if e["id"] == "ada-okafor")
     others = [e for e in doc["profiles"] if e["id"] != "ada-okafor"]
     planted = "\n<p>Written for Ada\n   Okafor, and for Ada&#32;Okafor.</p>\n"  # wrapped, and a character reference

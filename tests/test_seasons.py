@@ -110,13 +110,18 @@ def test_examples_are_ranked_by_closeness(strategy):
     assert distance({"visa": "h1b"}, h1b) == 0 and distance({"visa": "j1"}, h1b) == 2
 
 
-def test_coverage_reports_an_applicant_whose_only_example_does_not_fit(tmp_path):
+def one_section_content(tmp_path: Path) -> Path:
+    """A content folder with the shipped strategy data, one section for everyone and no examples yet."""
     content = tmp_path / "content"
     for kind in ("sections", "examples", "faq"):
         (content / kind).mkdir(parents=True)
     (content / "data").mkdir()
     (content / "data" / "strategy.yaml").write_text(DATA.read_text())
     (content / "sections" / "10-a.md").write_text("---\nid: a\ntitle: A\norder: 10\nwhen: \"true\"\n---\nHello.\n")
+    return content
+
+def test_coverage_reports_an_applicant_whose_only_example_does_not_fit(tmp_path):
+    content = one_section_content(tmp_path)
     (content / "examples" / "x.md").write_text(
         "---\nid: ex-fail\ntitle: X\nband: solid\norder: 1\nrecord: {failures: 1}\n---\nAfter a failure.\n")
     profiles = tmp_path / "profiles"
@@ -159,12 +164,7 @@ def test_date_warnings_leave_the_band_alone(strategy):
 
 
 def test_a_bad_example_record_is_a_located_error(tmp_path):
-    content = tmp_path / "content"
-    for kind in ("sections", "examples", "faq"):
-        (content / kind).mkdir(parents=True)
-    (content / "data").mkdir()
-    (content / "data" / "strategy.yaml").write_text(DATA.read_text())
-    (content / "sections" / "10-a.md").write_text("---\nid: a\ntitle: A\norder: 10\nwhen: \"true\"\n---\nHello.\n")
+    content = one_section_content(tmp_path)
     (content / "examples" / "x.md").write_text(
         "---\nid: ex\ntitle: X\nband: solid\norder: 1\nrecord: {failures: one}\n---\nText.\n")
     run = subprocess.run([sys.executable, "-m", "generator", "check", "--as-of", "2026-12-03", "--quiet",
