@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from generator.errors import Problem
+from generator.load import yamlstrict
 
 PROFILE_SUFFIXES = (".yaml", ".yml")
 # Left alone without a word, as docs/profile-format.md says: hidden files (`.DS_Store`, `.ana.yaml.swp`) and
@@ -47,8 +48,6 @@ def profile_ids(directory: Path) -> dict[str, Path]:
     So a profile written for an id (by `new` or `import`) replaces `ana.yml`, or `ana-2.yaml` that says
     `id: ana`, instead of starting a second file with the same id. A file that cannot be read counts
     under its stem."""
-    from generator.load import yamlstrict
-
     if not Path(directory).is_dir():
         return {}
     ids: dict[str, Path] = {}

@@ -26,7 +26,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from generator.errors import BuildError, Problem
 from generator.write.pdftext import pdf_text
@@ -350,10 +350,9 @@ def _scan_in_worker(index: int) -> list[Finding]:
 
 
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
-_TAG = re.compile(r"<[^<>]*>")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BLOCK = "\x00"  # where a block ends: not a space and not part of a word
-_TAG_SPLIT = re.compile(r"(<[^<>]*>)")  # the same tags, kept by `split`
+_TAG_SPLIT = re.compile(r"(<[^<>]*>)")  # a tag, kept by `split` between the texts around it
 _INLINE = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|"
                      r"time|u|var|wbr|tspan|font|td|th)\b", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
@@ -371,7 +370,7 @@ def _without_spaces(owners: dict[str, list]) -> dict[str, list]:
 
 
 class _Keys:
-    """Keys found as the old one-regex scan found them: whole words (`ana` is not in `banana`), except where a key
+    """The keys of one kind, found as whole words (`ana` is not in `banana`), except where a key
     begins or ends in a script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`).
 
     Fast on long pages: a whole-word key can only begin where the text has a word (a run of letters, digits and
