@@ -92,14 +92,13 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
             _write_guides(staged, inputs, guides, previous, options, result, reporter, pool.submit)
             pdf_failures = {i: in_output(p, staged) for i, p in pool.finish().items()}
         _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
-        cohort, words = whole_cohort(options, inputs, profiles), privacy.vocabulary(inputs.renderer)
-        cache = options.state / PDF_TEXT_CACHE
-        withhold(staged, result, privacy.scan_tree(staged.staging, cohort, result.entries, words, cache=cache),
-                  reporter)
+        cohort = whole_cohort(options, inputs, profiles)
+        scanner, cache = privacy.Scanner(cohort, privacy.vocabulary(inputs.renderer)), options.state / PDF_TEXT_CACHE
+        withhold(staged, result, privacy.scan_tree(staged.staging, scanner, result.entries, cache=cache), reporter)
         scanned = {e["id"] for e in result.entries}
         carry_over(staged, previous, options, result, reporter)
         carried = [e for e in result.entries + result.stale if e["id"] not in scanned]
-        withhold(staged, result, privacy.scan_tree(staged.staging, cohort, carried, words, published_files(staged, carried),
+        withhold(staged, result, privacy.scan_tree(staged.staging, scanner, carried, published_files(staged, carried),
                                                     cache=cache), reporter)
         if not options.shard:
             privacy.prune(cache, staged.staging)

@@ -63,3 +63,22 @@ def test_each_spelling_of_a_name_is_found_in_markup(tmp_path):
     with pytest.raises(BuildError) as err:
         privacy.check(tmp_path / "output", [profile], [])
     assert sorted(p.source for p in err.value.problems) == [f"site/page{i}.html" for i in range(4)]
+
+
+def test_inline_tags_in_any_case_join_a_name_and_other_tags_end_blocks():
+    scanner = privacy.Scanner([make_profile(id="priya-nair", name="Priya Nair", email="priya@example.org",
+                                            source="profiles/priya-nair.yaml")])
+
+    def found(page: str) -> list[str]:
+        return [f.what for f in scanner.scan("site/x.html", None, privacy.readable_text(page), published_path=False)]
+
+    assert found("<p>Pri<B>ya</B> <SPAN>Nair</SPAN></p>") == ["name"]  # the capital tag is read as inline
+    assert found("<tr><TD>Priya</TD><Td>Nair</Td></tr>") == ["name"]  # cells read as spaced
+    assert found("<P>Priya</P><DIV>Nair</DIV>") == []  # a block tag, in capitals too, ends a block
+    shared = "<p>" + "A paragraph every guide has. " * 40 + "</p>\n"
+    assert found(shared * 3) == []
+    # Blocks read once are not read again; a new block among them still is, and so is the same page again.
+    assert found(shared + "<p>Also see Priya Nair.</p>" + shared) == ["name"]
+    assert found(shared + "<p>Also see Priya Nair.</p>" + shared) == ["name"]
+    assert found(f'<img alt="priya nair">{shared}') == ["name"]  # attribute values are read, and remembered
+    assert found(f'<img alt="priya nair">{shared}') == ["name"]

@@ -48,26 +48,25 @@ def rows(program_list: dict, columns: dict[str, str], why: Callable[[dict], str]
 
 def to_csv(table: Iterable[list[Any]]) -> bytes:
     """CSV as Excel opens it: UTF-8 with a byte-order mark, CRLF, every text cell neutralised."""
+    return ("\ufeff" + "".join(_csv_line(tuple(line)) for line in table)).encode("utf-8")
+
+
+@lru_cache(maxsize=1 << 13)  # a cohort's lists share most of their rows: each is written once
+def _csv_line(line: tuple) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    for line in table:
-        writer.writerow([neutralise(v) for v in line])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL).writerow([neutralise(v) for v in line])
+    return buffer.getvalue()
 
 
 def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
     """A minimal .xlsx: one sheet of plain values (numbers as numbers, text as inline text), no formulas."""
-    body = []
     width = max((len(line) for line in table), default=1)
-    columns = [_column(c) for c in range(width)]
-    for r, line in enumerate(table, start=1):
-        cells = "".join(f'<c r="{columns[c]}{r}"{_cell(value)}</c>' for c, value in enumerate(line)
-                        if value is not None and value != "")
-        body.append(f'<row r="{r}">{cells}</row>')
+    body = "".join(f'<row r="{r}">' + _xlsx_cells(tuple(line)).replace(_ROW, str(r)) + "</row>"
+                   for r, line in enumerate(table, start=1))
     sheet = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_MAIN}">'
              f'<dimension ref="A1:{_column(width - 1)}{max(len(table), 1)}"/>'
              '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" state="frozen"/>'
-             f'</sheetView></sheetViews><sheetData>{"".join(body)}</sheetData></worksheet>')
+             f'</sheetView></sheetViews><sheetData>{body}</sheetData></worksheet>')
     parts = {
         "[Content_Types].xml": _CONTENT_TYPES,
         "_rels/.rels": _ROOT_RELS,
@@ -82,6 +81,16 @@ def to_xlsx(table: list[list[Any]], sheet_name: str = "Program list") -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text.encode("utf-8"), compresslevel=1)
     return buffer.getvalue()
+
+
+_ROW = "\x01"  # stands for the row number in a remembered row (no cell holds it: neutralise drops it)
+
+
+@lru_cache(maxsize=1 << 13)
+def _xlsx_cells(line: tuple) -> str:
+    """A row's cells, the row number left as `_ROW`; empty cells are left out."""
+    return "".join(f'<c r="{_column(c)}{_ROW}"{_cell(value)}</c>' for c, value in enumerate(line)
+                   if value is not None and value != "")
 
 
 def _cell(value: Any) -> str:

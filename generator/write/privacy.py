@@ -15,7 +15,9 @@ A finding in a guide withholds that guide; a finding in a page every visitor see
 
 from __future__ import annotations
 
+import bisect
 import calendar
+import functools
 import hashlib
 import html
 import json
@@ -25,6 +27,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -77,7 +80,9 @@ class Scanner:
         self.text_owners: dict[str, list[tuple[str, Any]]] = {}
         self.token_owners: dict[str, list[tuple[str, Any]]] = {}
         self.name_key: dict[str, str] = {}
+        self.profiles: dict[str, Any] = {}  # by id
         for profile in cohort:
+            self.profiles[profile.id] = profile
             self.name_key[profile.id] = fold(profile.name).replace(" ", "")  # `Li Wei` and `LiWei` are namesakes
             self.text_owners.setdefault(fold(profile.email), []).append(("email", profile))
             for what, value in (("name", profile.name), ("id", profile.id)):
@@ -99,16 +104,15 @@ class Scanner:
         found: dict[tuple[str, str], Finding] = {}
         own_name = self.name_key.get(owner.id) if owner is not None else None
 
-        def record(keys: _Keys, owners: dict, texts: Iterable[str]) -> None:
-            for text in texts:
-                for matched in keys.find(text):
-                    key = "".join(matched.split())
-                    for what, profile in owners.get(key, ()):
-                        if what == "name" and own_name == self.name_key[profile.id]:
-                            continue  # the applicant's own name, or a namesake's: not a leak
-                        finding = Finding(rel, what, profile.source, owner.id if owner is not None else None,
-                                          owner.source if owner is not None else None)
-                        found.setdefault((what, profile.source), finding)
+        def record(keys: _Keys, owners: dict, texts: tuple[str, ...]) -> None:
+            for matched in keys.find(_BLOCK.join(texts)):  # each text ends a block: no key runs from one to the next
+                key = "".join(matched.split())
+                for what, profile in owners.get(key, ()):
+                    if what == "name" and own_name == self.name_key[profile.id]:
+                        continue  # the applicant's own name, or a namesake's: not a leak
+                    finding = Finding(rel, what, profile.source, owner.id if owner is not None else None,
+                                      owner.source if owner is not None else None)
+                    found.setdefault((what, profile.source), finding)
 
         path = (fold(rel),) if published_path else ()
         record(self.text_keys, self.text_lookup, readable.texts + readable.attributes + path)
@@ -256,35 +260,56 @@ def prune(cache: Path, out_root: Path) -> None:
 
 
 def readable_text(text: str, suffix: str = ".html") -> Readable:
-    """The same for text in memory (what `check` renders): `suffix` says how to read it."""
+    """The same for text in memory (what `check` renders): `suffix` says how to read it.
+
+    Markup is read as blocks: any tag but an inline one (`<b>`, `<span>`, `<td>`...) ends a block, which no name
+    crosses. A block is read twice, with its inline tags as spaces (`<span>Priya</span><span>Nair</span>`) and
+    with them joining what they split (`Pri<b>ya</b>` reads `Priya`). The text holds each distinct reading of
+    each block once, blocks apart; guides share most of their blocks, and each is read once per process.
+    """
     if suffix in _MARKUP:
-        pieces = _TAG_SPLIT.split(_COMMENT.sub(" ", text))  # text, tag, text, tag, ..., text
-        tags = pieces[1::2]
-        # Each distinct tag once: a page repeats the same few (`<td data-label="Program">`) many times.
-        inline = {tag: _INLINE.match(tag) is not None for tag in dict.fromkeys(tags)}
-        values = dict.fromkeys(a or b or c for tag in inline for a, b, c in _ATTRIBUTE.findall(tag))
-        attributes = tuple(dict.fromkeys(fold(html.unescape(value)) for value in values))
-        # Read twice: inline tags as spaces (`<span>Priya</span><span>Nair</span>`), and inline tags joining what
-        # they split (`Pri<b>ya</b>` reads `Priya`). Any other tag ends a block, which no name crosses.
-        pieces[1::2] = [" " if inline[tag] else _BLOCK for tag in tags]
-        spaced = "".join(pieces)
-        pieces[1::2] = ["" if inline[tag] else _BLOCK for tag in tags]
-        joined = "".join(pieces)
-        texts = (spaced,) if joined == spaced else (spaced, joined)  # a page without inline tags reads one way
-        return Readable(tuple(fold_case(html.unescape(text)) for text in texts), attributes)
+        text = _COMMENT.sub(" ", text)
+        # Tag names in capitals are rare: the case-blind pattern, three times slower, only reads pages with them.
+        split = _BLOCK_TAG_ANY_CASE if _CAPITAL_TAG.search(text) else _BLOCK_TAG
+        pieces = split.split(text)  # block, tag, block, tag, ..., block
+        blocks = list(map(_block, dict.fromkeys(pieces[0::2])))
+        texts = dict.fromkeys(chain.from_iterable(texts for texts, _ in blocks))
+        attributes = dict.fromkeys(chain.from_iterable(map(_attribute_values, dict.fromkeys(pieces[1::2]))))
+        attributes.update(dict.fromkeys(chain.from_iterable(values for _, values in blocks)))
+        return Readable((_BLOCK.join(texts),), tuple(attributes))
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
     return Readable((fold_case(text),))
 
 
-def scan_tree(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset(),
-              files: Sequence[Path] | None = None, cache: Path | None = None) -> list[Finding]:
+@functools.lru_cache(maxsize=1 << 14)
+def _block(block: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """One block of markup (text and inline tags) as read: its one or two readings, and its attribute values."""
+    if "<" not in block:
+        return (fold_case(html.unescape(block)),), ()
+    pieces = _TAG_SPLIT.split(block)
+    tags = pieces[1::2]
+    attributes = tuple(dict.fromkeys(value for tag in dict.fromkeys(tags) for value in _attribute_values(tag)))
+    pieces[1::2] = [" "] * len(tags)
+    spaced = fold_case(html.unescape("".join(pieces)))
+    pieces[1::2] = [""] * len(tags)
+    joined = fold_case(html.unescape("".join(pieces)))
+    return ((spaced,) if joined == spaced else (spaced, joined)), attributes
+
+
+@functools.lru_cache(maxsize=4096)
+def _attribute_values(tag: str) -> tuple[str, ...]:
+    """A tag's attribute values as a reader could meet them (references decoded, folded); a page repeats its
+    tags, and pages share most of theirs."""
+    return tuple(fold(html.unescape(a or b or c)) for a, b, c in _ATTRIBUTE.findall(tag))
+
+
+def scan_tree(out_root: Path, scanner: Scanner, entries: Sequence[dict], files: Sequence[Path] | None = None,
+              cache: Path | None = None) -> list[Finding]:
     """Every finding in the published tree `out_root/site` (or in `files` only), at most one per guide (or shared
     file), exposed profile and kind of value, in file order."""
-    cohort = list(cohort)
-    scanner = Scanner(cohort, words)
-    by_id = {p.id: p for p in cohort}
-    folders = {str(Path(e["html"]).parent) + "/": by_id.get(e["id"]) or _Owner(e["id"], e.get("source") or e["id"])
+    folders = {str(Path(e["html"]).parent) + "/": scanner.profiles.get(e["id"]) or _Owner(e["id"], e.get("source")
+                                                                                           or e["id"])
                for e in entries if isinstance(e.get("html"), str)}
     site = out_root / "site"
     if files is None:
@@ -326,7 +351,7 @@ def first_findings(findings: Iterable[Finding]) -> list[Finding]:
 
 def check(out_root: Path, cohort: Iterable[Any], entries: Sequence[dict], words: frozenset[str] = frozenset()) -> None:
     """Raise BuildError listing every finding in the published tree (the last guard before it is switched in)."""
-    findings = scan_tree(out_root, cohort, entries, words)
+    findings = scan_tree(out_root, Scanner(cohort, words), entries)
     if findings:
         raise BuildError([f.problem(withheld=False) for f in findings])
 
@@ -353,8 +378,11 @@ _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BLOCK = "\x00"  # where a block ends: not a space and not part of a word
 _TAG_SPLIT = re.compile(r"(<[^<>]*>)")  # a tag, kept by `split` between the texts around it
-_INLINE = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|"
-                     r"time|u|var|wbr|tspan|font|td|th)\b", re.IGNORECASE)
+_INLINE_NAMES = (r"a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|time|u|var|"
+                 r"wbr|tspan|font|td|th")
+_BLOCK_TAG = re.compile(rf"(<(?!/?(?:{_INLINE_NAMES})\b)[^<>]*>)")  # any tag but an inline one, kept by `split`
+_BLOCK_TAG_ANY_CASE = re.compile(_BLOCK_TAG.pattern, re.IGNORECASE)
+_CAPITAL_TAG = re.compile(r"</?[a-z]*[A-Z]")
 _ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
 # Scripts written without spaces between words: a name in them is found inside a longer run of text.
 _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
@@ -373,8 +401,12 @@ class _Keys:
     """The keys of one kind, found as whole words (`ana` is not in `banana`), except where a key
     begins or ends in a script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`).
 
-    Fast on long pages: a whole-word key can only begin where the text has a word (a run of letters, digits and
-    hyphens) equal to the key's own first word, so the pattern is tried only there.
+    Fast on long pages:
+    - a whole-word key can only begin where the text has a word (a run of letters, digits and hyphens) equal to
+      the key's own first word, so the pattern is tried only there;
+    - no key crosses a block end (`_BLOCK`), and guides repeat most of their blocks (a section's paragraphs, a
+      program's row), so a block once read without a match is not read again; nor is a short text (an attribute
+      value) read twice. What is remembered is bounded (`_REMEMBERED` characters).
     """
 
     def __init__(self, owners: dict[str, list]):
@@ -384,20 +416,54 @@ class _Keys:
         self.unbounded = re.compile(_trie(unbounded)) if unbounded else None
         firsts = {run.group() if (run := _WORD.match(k)) else "" for k in bounded}
         self.firsts = None if "" in firsts else firsts  # None: a key begins with another character; try everywhere
+        self._clean: set[str] = set()  # blocks read without a match
+        self._short: dict[str, tuple[str, ...]] = {}  # short texts and what they matched
+        self._remembered = 0  # characters in the two above
 
-    def find(self, text: str) -> Iterator[str]:
-        """The text of every match, in order."""
+    def find(self, text: str) -> list[str]:
+        """The text of every match."""
+        if len(text) <= _SHORT:
+            found = self._short.get(text)
+            if found is None:
+                found = self._short[text] = tuple(text[a:b] for a, b in self._spans(text))
+                self._remember(len(text))
+            return list(found)
+        if _BLOCK not in text:
+            return [text[a:b] for a, b in self._spans(text)]
+        new = [block for block in dict.fromkeys(text.split(_BLOCK)) if block not in self._clean]
+        unread = _BLOCK.join(new)
+        spans = list(self._spans(unread))
+        starts, at = [], 0
+        for block in new:
+            starts.append(at)
+            at += len(block) + 1
+        matched = {bisect.bisect_right(starts, a) - 1 for a, _ in spans}
+        for index, block in enumerate(new):
+            if index not in matched and len(block) <= _LONG:
+                self._clean.add(block)
+                self._remember(len(block))
+        return [unread[a:b] for a, b in spans]
+
+    def _remember(self, chars: int) -> None:
+        self._remembered += chars
+        if self._remembered > _REMEMBERED:  # start again: the blocks every guide shares come back at once
+            self._clean.clear()
+            self._short.clear()
+            self._remembered = 0
+
+    def _spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """Where each match is, in order (the whole-word keys' first)."""
         if self.bounded is not None:
             if self.firsts is None:
-                yield from (m.group() for m in self.bounded.finditer(text))
+                yield from (m.span() for m in self.bounded.finditer(text))
             else:
                 end = 0
                 for start in self._starts(text):
                     if start >= end and (match := self.bounded.match(text, start)):
                         end = match.end()
-                        yield match.group()
+                        yield match.span()
         if self.unbounded is not None:
-            yield from (m.group() for m in self.unbounded.finditer(text))
+            yield from (m.span() for m in self.unbounded.finditer(text))
 
     def _starts(self, text: str) -> list[int]:
         """Where the text has a whole word that is some key's first word."""
@@ -413,6 +479,9 @@ class _Keys:
         return sorted(starts)
 
 
+_SHORT = 200  # characters: a text this short (an attribute value, a path) is remembered whole with its matches
+_LONG = 4000  # characters: a longer block is read each time (it is rarely shared)
+_REMEMBERED = 4_000_000  # characters remembered per kind of key, per process (some MiB)
 _WORD = re.compile(r"[\w-]+")
 _WORD_CHAR = re.compile(r"[\w-]")
 
