@@ -15,7 +15,6 @@ A finding in a guide withholds that guide; a finding in a page every visitor see
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import functools
 import hashlib
@@ -27,7 +26,6 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -67,10 +65,16 @@ class Finding:
 
 @dataclass(frozen=True)
 class Readable:
-    """A file as a reader meets it: its texts (several readings of the same words) and its attribute values."""
+    """A file as a reader meets it: its texts (several readings of the same words) and its attribute values.
 
-    texts: tuple[str, ...]
+    Markup comes as its distinct `blocks` (text and inline tags, which no name crosses) and block `tags`
+    instead, each read by the scanner (`_block`, `_attribute_values`) unless it has read it before.
+    """
+
+    texts: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
+    blocks: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
 
 class Scanner:
@@ -95,6 +99,10 @@ class Scanner:
         # A match is found with its spaces as the text has them (`li wei`, `liwei`): look owners up without spaces.
         self.text_lookup = _without_spaces(self.text_owners)
         self.token_lookup = _without_spaces(self.token_owners)
+        # Guides share most of their markup (a section's paragraphs, a program's row): a block or tag read once
+        # without a match is not read again in this process. What is remembered is bounded.
+        self._clean: tuple[set[str], set[str]] = (set(), set())  # blocks, tags
+        self._remembered = 0  # characters
 
     def scan(self, rel: str, owner: Any | None, readable: Readable, *, published_path: bool = True) -> list[Finding]:
         """Every finding in one file; `owner` is the profile whose guide holds it (None: a shared page).
@@ -104,20 +112,42 @@ class Scanner:
         found: dict[tuple[str, str], Finding] = {}
         own_name = self.name_key.get(owner.id) if owner is not None else None
 
-        def record(keys: _Keys, owners: dict, texts: tuple[str, ...]) -> None:
-            for matched in keys.find(_BLOCK.join(texts)):  # each text ends a block: no key runs from one to the next
-                key = "".join(matched.split())
+        def record(keys: _Keys, owners: dict, texts: tuple[str, ...]) -> bool:
+            matched = keys.find(_BLOCK.join(texts))  # each text ends a block: no key runs from one to the next
+            for text in matched:
+                key = "".join(text.split())
                 for what, profile in owners.get(key, ()):
                     if what == "name" and own_name == self.name_key[profile.id]:
                         continue  # the applicant's own name, or a namesake's: not a leak
                     finding = Finding(rel, what, profile.source, owner.id if owner is not None else None,
                                       owner.source if owner is not None else None)
                     found.setdefault((what, profile.source), finding)
+            return bool(matched)
+
+        def search(texts: tuple[str, ...], attributes: tuple[str, ...]) -> bool:
+            text_hit = record(self.text_keys, self.text_lookup, texts + attributes)
+            return record(self.token_keys, self.token_lookup, attributes) or text_hit
 
         path = (fold(rel),) if published_path else ()
-        record(self.text_keys, self.text_lookup, readable.texts + readable.attributes + path)
-        record(self.token_keys, self.token_lookup, readable.attributes + path)
+        search(readable.texts, readable.attributes + path)
+        blocks, tags = self._clean
+        for block in [block for block in readable.blocks if block not in blocks]:
+            if not search(*_block(block)):
+                self._remember(blocks, block)
+        for tag in [tag for tag in readable.tags if tag not in tags]:
+            if not search((), _attribute_values(tag)):
+                self._remember(tags, tag)
         return sorted(found.values())
+
+    def _remember(self, clean: set[str], piece: str) -> None:
+        if len(piece) > _LONG:
+            return  # rarely shared
+        clean.add(piece)
+        self._remembered += len(piece)
+        if self._remembered > _REMEMBERED:  # start again: the pieces every guide shares come back at once
+            for pieces in self._clean:
+                pieces.clear()
+            self._remembered = 0
 
 
 def classify(value: str, vocabulary: frozenset[str] = frozenset()) -> tuple[str | None, str]:
@@ -264,25 +294,20 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
 
     Markup is read as blocks: any tag but an inline one (`<b>`, `<span>`, `<td>`...) ends a block, which no name
     crosses. A block is read twice, with its inline tags as spaces (`<span>Priya</span><span>Nair</span>`) and
-    with them joining what they split (`Pri<b>ya</b>` reads `Priya`). The text holds each distinct reading of
-    each block once, blocks apart; guides share most of their blocks, and each is read once per process.
+    with them joining what they split (`Pri<b>ya</b>` reads `Priya`). The markup is only split here; the scanner
+    reads each distinct block and tag (`_block`, `_attribute_values`) unless it has found it clean before.
     """
     if suffix in _MARKUP:
         text = _COMMENT.sub(" ", text)
         # Tag names in capitals are rare: the case-blind pattern, three times slower, only reads pages with them.
         split = _BLOCK_TAG_ANY_CASE if _CAPITAL_TAG.search(text) else _BLOCK_TAG
         pieces = split.split(text)  # block, tag, block, tag, ..., block
-        blocks = list(map(_block, dict.fromkeys(pieces[0::2])))
-        texts = dict.fromkeys(chain.from_iterable(texts for texts, _ in blocks))
-        attributes = dict.fromkeys(chain.from_iterable(map(_attribute_values, dict.fromkeys(pieces[1::2]))))
-        attributes.update(dict.fromkeys(chain.from_iterable(values for _, values in blocks)))
-        return Readable((_BLOCK.join(texts),), tuple(attributes))
+        return Readable(blocks=tuple(dict.fromkeys(pieces[0::2])), tags=tuple(dict.fromkeys(pieces[1::2])))
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
     return Readable((fold_case(text),))
 
 
-@functools.lru_cache(maxsize=1 << 14)
 def _block(block: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """One block of markup (text and inline tags) as read: its one or two readings, and its attribute values."""
     if "<" not in block:
@@ -401,12 +426,8 @@ class _Keys:
     """The keys of one kind, found as whole words (`ana` is not in `banana`), except where a key
     begins or ends in a script written without spaces; a space in a key matches any run of white space (`Li\n  Wei`).
 
-    Fast on long pages:
-    - a whole-word key can only begin where the text has a word (a run of letters, digits and hyphens) equal to
-      the key's own first word, so the pattern is tried only there;
-    - no key crosses a block end (`_BLOCK`), and guides repeat most of their blocks (a section's paragraphs, a
-      program's row), so a block once read without a match is not read again; nor is a short text (an attribute
-      value) read twice. What is remembered is bounded (`_REMEMBERED` characters).
+    Fast on long pages: a whole-word key can only begin where the text has a word (a run of letters, digits and
+    hyphens) equal to the key's own first word, so the pattern is tried only there.
     """
 
     def __init__(self, owners: dict[str, list]):
@@ -416,54 +437,22 @@ class _Keys:
         self.unbounded = re.compile(_trie(unbounded)) if unbounded else None
         firsts = {run.group() if (run := _WORD.match(k)) else "" for k in bounded}
         self.firsts = None if "" in firsts else firsts  # None: a key begins with another character; try everywhere
-        self._clean: set[str] = set()  # blocks read without a match
-        self._short: dict[str, tuple[str, ...]] = {}  # short texts and what they matched
-        self._remembered = 0  # characters in the two above
 
     def find(self, text: str) -> list[str]:
-        """The text of every match."""
-        if len(text) <= _SHORT:
-            found = self._short.get(text)
-            if found is None:
-                found = self._short[text] = tuple(text[a:b] for a, b in self._spans(text))
-                self._remember(len(text))
-            return list(found)
-        if _BLOCK not in text:
-            return [text[a:b] for a, b in self._spans(text)]
-        new = [block for block in dict.fromkeys(text.split(_BLOCK)) if block not in self._clean]
-        unread = _BLOCK.join(new)
-        spans = list(self._spans(unread))
-        starts, at = [], 0
-        for block in new:
-            starts.append(at)
-            at += len(block) + 1
-        matched = {bisect.bisect_right(starts, a) - 1 for a, _ in spans}
-        for index, block in enumerate(new):
-            if index not in matched and len(block) <= _LONG:
-                self._clean.add(block)
-                self._remember(len(block))
-        return [unread[a:b] for a, b in spans]
-
-    def _remember(self, chars: int) -> None:
-        self._remembered += chars
-        if self._remembered > _REMEMBERED:  # start again: the blocks every guide shares come back at once
-            self._clean.clear()
-            self._short.clear()
-            self._remembered = 0
-
-    def _spans(self, text: str) -> Iterator[tuple[int, int]]:
-        """Where each match is, in order (the whole-word keys' first)."""
+        """The text of every match, in order (the whole-word keys' first)."""
+        found = []
         if self.bounded is not None:
             if self.firsts is None:
-                yield from (m.span() for m in self.bounded.finditer(text))
+                found += (m.group() for m in self.bounded.finditer(text))
             else:
                 end = 0
                 for start in self._starts(text):
                     if start >= end and (match := self.bounded.match(text, start)):
                         end = match.end()
-                        yield match.span()
+                        found.append(match.group())
         if self.unbounded is not None:
-            yield from (m.span() for m in self.unbounded.finditer(text))
+            found += (m.group() for m in self.unbounded.finditer(text))
+        return found
 
     def _starts(self, text: str) -> list[int]:
         """Where the text has a whole word that is some key's first word."""
@@ -479,9 +468,10 @@ class _Keys:
         return sorted(starts)
 
 
-_SHORT = 200  # characters: a text this short (an attribute value, a path) is remembered whole with its matches
-_LONG = 4000  # characters: a longer block is read each time (it is rarely shared)
-_REMEMBERED = 4_000_000  # characters remembered per kind of key, per process (some MiB)
+_LONG = 4000  # characters: a longer block or tag is read each time (it is rarely shared)
+_REMEMBERED = 4_000_000  # characters remembered per scanner, per process (some MiB)
+
+
 _WORD = re.compile(r"[\w-]+")
 _WORD_CHAR = re.compile(r"[\w-]")
 
