@@ -333,11 +333,12 @@ def check(options: BuildOptions) -> tuple[Inputs, list[Guide], list[Problem]]:
     for guide in guides:
         pages, found = render_pages(guide, options.pdf, inputs, options)
         problems.extend(found)
-        for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics")):
+        for name, suffix in (("web", ".html"), ("pdf", ".html"), ("ics", ".ics"), (SHEET_CSV, ".csv"),
+                             (SHEET_XLSX, ".xlsx")):
             if name in pages:
-                text = pages[name].decode("utf-8") if isinstance(pages[name], bytes) else pages[name]
-                findings += scanner.scan(guide.profile.source, guide.profile, privacy.readable_text(text, suffix),
-                                         published_path=False)
+                page = pages[name]
+                read = privacy.readable_bytes if isinstance(page, bytes) else privacy.readable_text
+                findings += scanner.scan(guide.profile.source, guide.profile, read(page, suffix), published_path=False)
     problems += [f.problem(built=False) for f in privacy.first_findings(findings)]
     return inputs, guides, problems
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from generator.render.sheets import to_xlsx
 from generator.write import privacy
 from generator.errors import BuildError
 from tests.conftest import make_profile
@@ -82,3 +83,22 @@ def test_inline_tags_in_any_case_join_a_name_and_other_tags_end_blocks():
     assert found(shared + "<p>Also see Priya Nair.</p>" + shared) == ["name"]
     assert found(f'<img alt="priya nair">{shared}') == ["name"]  # attribute values are read, and remembered
     assert found(f'<img alt="priya nair">{shared}') == ["name"]
+
+
+def test_sheets_are_read_by_rows_with_their_cells_apart():
+    scanner = privacy.Scanner([make_profile(id="priya-nair", name="Priya Nair", email="priya@example.org",
+                                            source="profiles/priya-nair.yaml")])
+
+    def found(data: bytes, suffix: str) -> list[str]:
+        return [f.what for f in scanner.scan("site/x", None, privacy.readable_bytes(data, suffix), published_path=False)]
+
+    assert found(b'name,city\r\n"Priya",Nair\r\n', ".csv") == ["name"]  # cells of one record, apart
+    assert found(b'id,note\r\nx,"Priya\nNair"\r\n', ".csv") == ["name"]  # a line break inside a quoted cell
+    assert found(b"a,Priya\r\nNair,b\r\n", ".csv") == []  # no name runs from one record to the next
+    assert found(to_xlsx([["program", "city"], ["Priya", "Nair"]]), ".xlsx") == ["name"]
+    assert found(to_xlsx([["a", "Priya"], ["Nair", "b"]]), ".xlsx") == []
+    rows = [["program", "city"], *([f"Hospital {i}", "Town"] for i in range(30))]
+    assert found(to_xlsx(rows), ".xlsx") == []
+    # The same rows at other places in another sheet, and one new row: only the new row can hold a name.
+    assert found(to_xlsx([rows[0], ["Priya Nair", "Town"], *rows[1:]]), ".xlsx") == ["name"]
+    assert found(b"=1+1\r\n" + "Priya Nair".encode() + b"\r\n", ".csv") == ["name"]

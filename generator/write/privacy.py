@@ -16,9 +16,11 @@ A finding in a guide withholds that guide; a finding in a page every visitor see
 from __future__ import annotations
 
 import calendar
+import csv
 import functools
 import hashlib
 import html
+import io
 import json
 import multiprocessing
 import os
@@ -68,13 +70,15 @@ class Readable:
     """A file as a reader meets it: its texts (several readings of the same words) and its attribute values.
 
     Markup comes as its distinct `blocks` (text and inline tags, which no name crosses) and block `tags`
-    instead, each read by the scanner (`_block`, `_attribute_values`) unless it has read it before.
+    instead, each read by the scanner (`_block`, `_attribute_values`) unless it has read it before; a sheet
+    as its distinct `rows`, which no name crosses either.
     """
 
     texts: tuple[str, ...] = ()
     attributes: tuple[str, ...] = ()
     blocks: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    rows: tuple[str, ...] = ()  # a spreadsheet's or CSV's rows, each read already, cells apart
 
 
 class Scanner:
@@ -101,7 +105,7 @@ class Scanner:
         self.token_lookup = _without_spaces(self.token_owners)
         # Guides share most of their markup (a section's paragraphs, a program's row): a block or tag read once
         # without a match is not read again in this process. What is remembered is bounded.
-        self._clean: tuple[set[str], set[str]] = (set(), set())  # blocks, tags
+        self._clean: tuple[set[str], set[str], set[str]] = (set(), set(), set())  # blocks, tags, rows
         self._remembered = 0  # characters
 
     def scan(self, rel: str, owner: Any | None, readable: Readable, *, published_path: bool = True) -> list[Finding]:
@@ -130,13 +134,16 @@ class Scanner:
 
         path = (fold(rel),) if published_path else ()
         search(readable.texts, readable.attributes + path)
-        blocks, tags = self._clean
+        blocks, tags, rows = self._clean
         for block in [block for block in readable.blocks if block not in blocks]:
             if not search(*_block(block)):
                 self._remember(blocks, block)
         for tag in [tag for tag in readable.tags if tag not in tags]:
             if not search((), _attribute_values(tag)):
                 self._remember(tags, tag)
+        for row in [row for row in readable.rows if row not in rows]:
+            if not search((row,), ()):
+                self._remember(rows, row)
         return sorted(found.values())
 
     def _remember(self, clean: set[str], piece: str) -> None:
@@ -227,12 +234,18 @@ def readable(path: Path, cache: Path | None = None) -> Readable:
 
     A PDF's text is kept in `cache` (a folder), by the digest of the PDF: an unchanged guide's PDF is read once.
     """
-    data = path.read_bytes()
-    suffix = path.suffix.lower()
+    return readable_bytes(path.read_bytes(), path.suffix.lower(), cache)
+
+
+def readable_bytes(data: bytes, suffix: str, cache: Path | None = None) -> Readable:
+    """The same for a file's bytes in memory; `suffix` (lower case) says how to read them."""
     if suffix == ".xlsx":  # a zip of XML parts: read what a spreadsheet shows, not the compressed bytes
         shown = _unzipped_xml(data)
-        if shown is not None:  # its tags are gone already: one reading of the text
-            return Readable((fold_case(html.unescape(shown.decode("utf-8", "replace"))),))
+        if shown is not None:
+            # Read like a table: the cells of a row apart (tags as spaces), no name running from one row to the
+            # next. Without the cells' places (`r="B7"`), the rows of a program are alike in every guide.
+            rows = _CELL_PLACE.sub("", shown.decode("utf-8", "replace")).split("</row>")
+            return Readable(rows=tuple(dict.fromkeys(map(_sheet_row, rows))))
         suffix = ".xml"
     if suffix == ".pdf":
         runs = _pdf_runs(data, cache)
@@ -240,9 +253,13 @@ def readable(path: Path, cache: Path | None = None) -> Readable:
     return readable_text(data.decode("utf-8", "replace"), suffix)
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _sheet_row(row: str) -> str:
+    return fold_case(html.unescape(_ANY_TAG.sub(" ", row)))
+
+
 def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes | None:
-    """The XML parts of an .xlsx (our own downloads) joined, tags as spaces, up to `limit` bytes; None if it is no
-    zip."""
+    """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; None if it is no zip."""
     import io
     import zipfile
 
@@ -253,8 +270,7 @@ def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes | None:
                 if info.filename.endswith(".xml") and total + info.file_size <= limit:
                     parts.append(archive.read(info))
                     total += info.file_size
-            # Tags apart, so the text of neighbouring cells does not run together into one word.
-            return re.sub(rb"<[^>]*>", b" ", b" ".join(parts))
+            return b" ".join(parts)
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
 
@@ -303,6 +319,12 @@ def readable_text(text: str, suffix: str = ".html") -> Readable:
         split = _BLOCK_TAG_ANY_CASE if _CAPITAL_TAG.search(text) else _BLOCK_TAG
         pieces = split.split(text)  # block, tag, block, tag, ..., block
         return Readable(blocks=tuple(dict.fromkeys(pieces[0::2])), tags=tuple(dict.fromkeys(pieces[1::2])))
+    if suffix == ".csv":  # read like a table: the cells of a record apart, no name running from one to the next
+        try:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:  # not a CSV after all (a field too long, say): read it as plain text
+            return Readable((fold_case(text),))
+        return Readable(rows=tuple(dict.fromkeys(fold_case(" ".join(record)) for record in records)))
     if suffix == ".ics":
         text = re.sub(r"\r?\n[ \t]", "", text).replace("\\n", " ").replace("\\,", ",").replace("\\;", ";")
     return Readable((fold_case(text),))
@@ -402,6 +424,8 @@ def _scan_in_worker(index: int) -> list[Finding]:
 _MARKUP = {".html", ".htm", ".svg", ".xml", ".xhtml"}
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _BLOCK = "\x00"  # where a block ends: not a space and not part of a word
+_ANY_TAG = re.compile(r"<[^>]*>")
+_CELL_PLACE = re.compile(r' r="[A-Z]*[0-9]+"')  # a sheet's row or cell reference: where it sits, not what it shows
 _TAG_SPLIT = re.compile(r"(<[^<>]*>)")  # a tag, kept by `split` between the texts around it
 _INLINE_NAMES = (r"a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|small|span|strong|sub|sup|time|u|var|"
                  r"wbr|tspan|font|td|th")
@@ -469,7 +493,7 @@ class _Keys:
 
 
 _LONG = 4000  # characters: a longer block or tag is read each time (it is rarely shared)
-_REMEMBERED = 4_000_000  # characters remembered per scanner, per process (some MiB)
+_REMEMBERED = 16_000_000  # characters remembered per scanner, per process (tens of MiB at most)
 
 
 _WORD = re.compile(r"[\w-]+")
