@@ -64,41 +64,26 @@ def number(value: Decimal | None) -> int | float | None:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-class Entry(Mapping):
-    """One listed program as templates see it: the program's own values (shared by every applicant's list)
-    and this applicant's category, reason, margin, signal and visa doubt. Small, so a cohort's lists stay small."""
+class Entry(dict):
+    """One listed program as templates see it: the program's own values (`base`, kept once per program) and this
+    applicant's category, reason, margin, signal and visa doubt (`visa`: `unknown` when it must be confirmed,
+    else `yes`). Its keys read as attributes too (`p.name`). A plain dict underneath, so templates read it at
+    dict speed; made when a guide is rendered and dropped after (`ListView.release`)."""
 
-    __slots__ = ("_base", "category", "basis", "margin", "signal", "confirm_visa")
+    __slots__ = ()
     OWN = ("category", "basis", "margin", "signal", "confirm_visa", "visa")
 
     def __init__(self, base: dict, category: str, basis: str, margin: int | None, signal: str | None,
                  confirm_visa: bool):
-        self._base = base
-        self.category, self.basis, self.margin, self.signal, self.confirm_visa = (category, basis, margin, signal,
-                                                                                  confirm_visa)
-
-    @property
-    def visa(self) -> str:
-        """The needed visa's status: `unknown` when it must be confirmed, else `yes`."""
-        return "unknown" if self.confirm_visa else "yes"
-
-    def __getitem__(self, key: str) -> Any:
-        if key in Entry.OWN:
-            return getattr(self, key)
-        return self._base[key]
+        super().__init__(base)
+        self.update(category=category, basis=basis, margin=margin, signal=signal, confirm_visa=confirm_visa,
+                    visa="unknown" if confirm_visa else "yes")
 
     def __getattr__(self, key: str) -> Any:
         try:
-            return self._base[key]
+            return self[key]
         except KeyError:
             raise AttributeError(key) from None
-
-    def __iter__(self) -> Iterator[str]:
-        yield from self._base
-        yield from Entry.OWN
-
-    def __len__(self) -> int:
-        return len(self._base) + len(Entry.OWN)
 
 
 def base(program: Program) -> dict:

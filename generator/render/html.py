@@ -22,6 +22,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from generator.decide.program_view import Entry
 from generator.render import charts, csp
 from generator.render.filters import install_filters, md_escape
 from generator.render.markdown import SLOT, fill_slots, is_plain, make_markdown, render_blocks, unslot_structural
@@ -39,6 +40,7 @@ SHEET_PARTIAL = "partials/program-table.html"  # the theme's program table; its 
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
+_PLAIN = (dict, Entry)  # dicts whose keys are all they show (a listed program is one)
 
 
 class LimitedSandbox(SandboxedEnvironment):
@@ -50,7 +52,7 @@ class LimitedSandbox(SandboxedEnvironment):
         """`facts.band.id`: a plain dict's key is returned at once. The sandbox would look for an attribute
         first and take the key after the AttributeError; for a key that is no dict attribute that is the
         same value, found without raising (templates read facts this way hundreds of times per guide)."""
-        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+        if type(obj) in _PLAIN and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
             except (KeyError, TypeError):
