@@ -12,7 +12,7 @@ import difflib
 import operator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Collection, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from jinja2 import nodes
 from jinja2.exceptions import TemplateSyntaxError
@@ -46,9 +46,14 @@ class Rule:
     source: str | None = field(default=None, compare=False)
     line: int | None = field(default=None, compare=False)  # the file line of the rule's first line
 
+    run: Callable[[dict], Any] = field(init=False, compare=False, repr=False)  # the parsed form as a function
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run", _compile(self.node))  # a guide's rules are evaluated for every guide
+
     def evaluate(self, facts: dict) -> bool:
         """True or False for these facts."""
-        value = _eval(self.node, facts)
+        value = self.run(facts)
         if not isinstance(value, bool):
             raise RuleError(f"rule gave {value!r}, not true or false")
         return value
@@ -206,33 +211,47 @@ def _truth(value: Any) -> bool:
     raise RuleError(f"{value!r} is not true or false")
 
 
-def _eval(node: nodes.Node, facts: dict) -> Any:
+def _compile(node: nodes.Node) -> Callable[[dict], Any]:
+    """The rule as a function of the facts: the tree is walked once, when the rule is loaded."""
     if isinstance(node, nodes.Const):
-        return node.value
+        value = node.value
+        return lambda facts: value
     if isinstance(node, (nodes.List, nodes.Tuple)):
-        return [_eval(item, facts) for item in node.items]
+        items = [_compile(item) for item in node.items]
+        return lambda facts: [item(facts) for item in items]
     if isinstance(node, nodes.Not):
-        return not _truth(_eval(node.node, facts))
+        inner = _compile(node.node)
+        return lambda facts: not _truth(inner(facts))
     if isinstance(node, nodes.And):
-        return _truth(_eval(node.left, facts)) and _truth(_eval(node.right, facts))
+        left, right = _compile(node.left), _compile(node.right)
+        return lambda facts: _truth(left(facts)) and _truth(right(facts))
     if isinstance(node, nodes.Or):
-        return _truth(_eval(node.left, facts)) or _truth(_eval(node.right, facts))
+        left, right = _compile(node.left), _compile(node.right)
+        return lambda facts: _truth(left(facts)) or _truth(right(facts))
     if isinstance(node, nodes.Compare):
-        left = _eval(node.expr, facts)
-        for operand in node.ops:
-            right = _eval(operand.expr, facts)
-            if not _compare(operand.op, left, right):
-                return False
-            left = right
-        return True
-    path = fact_path(node)
-    value: Any = facts
-    for part in path or ():
-        try:
-            value = value[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return value
+        first = _compile(node.expr)
+        operands = [(operand.op, _compile(operand.expr)) for operand in node.ops]
+
+        def compare(facts: dict) -> bool:
+            left = first(facts)
+            for op, operand in operands:
+                right = operand(facts)
+                if not _compare(op, left, right):
+                    return False
+                left = right
+            return True
+        return compare
+    path = tuple(fact_path(node) or ())
+
+    def fact(facts: dict) -> Any:
+        value: Any = facts
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value
+    return fact
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
