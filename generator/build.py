@@ -5,6 +5,7 @@ Each stage is a module of its own (load/, decide/, render/, write/); this file o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -29,6 +30,7 @@ from generator.render.ics import ics_for
 from generator.render.lifeline import die_with_parent
 from generator.render.pdf_pool import PdfJob, PdfPool, default_workers
 from generator.write import manifest, privacy
+from generator.write.pdftext import remember_text
 from generator.write.finish import finish
 from generator.write.keeping import (carry_over, drop_failed, in_output, keep, published_files, stop_on_output_failure,
                                      withhold)
@@ -88,18 +90,21 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildResul
         previous = _previous_guides(staged.real)
         _write_site_pages(staged, inputs)
         pages: dict[str, int] = {}
-        with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter)) as pool:
+        cache = options.state / PDF_TEXT_CACHE  # the text of each PDF, read by the worker that wrote it
+        with PdfPool(options.jobs, timeout=options.pdf_timeout, on_done=_count_pages(pages, reporter),
+                     after=functools.partial(remember_text, cache=cache)) as pool:
             _write_guides(staged, inputs, guides, previous, options, result, reporter, pool.submit)
             pdf_failures = {i: in_output(p, staged) for i, p in pool.finish().items()}
         _settle_pdfs(staged, result, pdf_failures, pages, reporter, submitted=pool.submitted)
         cohort = whole_cohort(options, inputs, profiles)
-        scanner, cache = privacy.Scanner(cohort, privacy.vocabulary(inputs.renderer)), options.state / PDF_TEXT_CACHE
-        withhold(staged, result, privacy.scan_tree(staged.staging, scanner, result.entries, cache=cache), reporter)
+        scanner = privacy.Scanner(cohort, privacy.vocabulary(inputs.renderer))
+        withhold(staged, result, privacy.scan_tree(staged.staging, scanner, result.entries, cache=cache,
+                                                   processes=options.jobs), reporter)
         scanned = {e["id"] for e in result.entries}
         carry_over(staged, previous, options, result, reporter)
         carried = [e for e in result.entries + result.stale if e["id"] not in scanned]
         withhold(staged, result, privacy.scan_tree(staged.staging, scanner, carried, published_files(staged, carried),
-                                                    cache=cache), reporter)
+                                                    cache=cache, processes=options.jobs), reporter)
         if not options.shard:
             privacy.prune(cache, staged.staging)
         result.removed = sorted(set(previous) - {e["id"] for e in result.entries + result.stale})

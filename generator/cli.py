@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true",
                    help="HTML only: make no PDFs. Unchanged guides keep their PDF; a guide that changed has its old "
                         "PDF withheld (not published, not emailed) until a build with PDFs")
-    p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes for PDFs, pages and the privacy check (default: CPU count)")
     p.add_argument("--force", action="store_true", help="rebuild every guide, even unchanged ones")
     p.add_argument("--shard", type=shard, metavar="K/N", help="build only shard K of N of the cohort")
     p.add_argument("--quiet", action="store_true", help="print only problems and the summary")
@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default: 127.0.0.1, this computer only; guides are personal)")
     p.add_argument("--no-pdf", action="store_true", help="HTML only: faster rebuilds, in a separate preview folder")
-    p.add_argument("--jobs", type=int, metavar="N", help="PDF worker processes (default: CPU count)")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes for PDFs, pages and the privacy check (default: CPU count)")
     p.add_argument("--quiet", action="store_true", help="print only problems and one line per rebuild")
 
     p = _command(sub, cmd_merge, "merge", help="combine the output folders of shard builds into one output",

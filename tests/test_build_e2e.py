@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from generator.write.pdftext import pdf_text
 from tests.conftest import ROOT
 
 AS_OF = "2026-11-25"
@@ -94,6 +96,11 @@ def test_pdfs_are_real_guides(project: Path):
         # The published copy beside the web page is the same file.
         published = project / "output" / Path(entry["html"]).parent / "guide.pdf"
         assert published.read_bytes() == (project / "output" / entry["pdf"]).read_bytes()
+        # Its text, read by the worker that wrote it, waits for the privacy check under the PDF's digest.
+        data = published.read_bytes()
+        cached = project / ".matchguide" / "pdf-text" / f"{hashlib.sha256(data).hexdigest()}.json"
+        assert json.loads(cached.read_text("utf-8")) == pdf_text(data)
+    assert len(list((project / ".matchguide" / "pdf-text").iterdir())) == len(ids)
 
 
 def test_same_inputs_give_identical_bytes(project: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -43,3 +44,27 @@ def test_a_refused_import_fails_every_guide(tmp_path: Path, monkeypatch: pytest.
             render(assets, tmp_path / f"{name}.pdf", name)
         assert not (tmp_path / f"{name}.pdf").exists()
     assert pdf._STYLESHEETS == {}
+
+
+def test_the_pool_runs_its_after_step_in_the_worker_on_each_pdf_written(tmp_path: Path):
+    from generator.render.pdf_pool import PdfJob, PdfPool
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "style.css").write_text("p { color: black }")
+    seen = tmp_path / "seen"
+    seen.mkdir()
+
+    def after(written: Path) -> None:  # runs in the worker: it leaves its pid beside what it saw
+        (seen / written.name).write_text(f"{os.getpid()} {written.stat().st_size}")
+
+    with PdfPool(1, after=after) as pool:
+        for name in ("a", "b"):
+            source = tmp_path / f"{name}.html"
+            source.write_text(PAGE.format(name))
+            pool.submit(PdfJob(name, str(source), assets.as_uri() + "/", (str(assets),), (str(tmp_path / f"{name}.pdf"),),
+                               "t", "a", "2026-11-25"))
+        assert pool.finish() == {}
+    for name in ("a", "b"):
+        pid, size = (seen / f"{name}.pdf").read_text().split()
+        assert int(pid) != os.getpid() and int(size) == (tmp_path / f"{name}.pdf").stat().st_size > 0

@@ -432,6 +432,24 @@ def test_a_failed_first_build_publishes_nothing(tmp_path: Path, monkeypatch, cap
     assert not (project / "output").exists() and not list(project.glob(".output.*staging"))
 
 
+def test_the_check_finds_each_pdf_read_already_by_the_worker_that_wrote_it(tmp_path: Path, monkeypatch):
+    from generator.write import privacy
+
+    project = make_project(tmp_path / "p", profiles=["aisha-rahman", "priya-nair"])
+    (project / "profiles" / "broken.yaml").unlink()
+    read_before: list[bool] = []
+    real = privacy.cached_text
+
+    def cached_text(data: bytes, cache: Path | None) -> list[str]:
+        assert cache is not None
+        read_before.append((cache / f"{hashlib.sha256(data).hexdigest()}.json").is_file())
+        return real(data, cache)
+
+    monkeypatch.setattr(privacy, "cached_text", cached_text)  # the check's reading, in this process only
+    assert build(project, monkeypatch) == 0
+    assert read_before == [True] * 3  # one published PDF per guide, each read while the PDFs were made
+
+
 def test_privacy_check_on_a_tree(tmp_path: Path):
     person = make_profile(id="ana-souza", name="Ana Souza", email="ana@example.org", source="profiles/ana-souza.yaml")
     entries = [{"id": "ana-souza", "html": "site/g/abc/index.html"}]

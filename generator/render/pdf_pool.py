@@ -31,6 +31,7 @@ from generator.errors import MatchguideError, Problem
 from generator.render.lifeline import die_with_parent
 
 OnDone = Callable[["PdfJob", int], None]
+After = Callable[[Path], None]  # run in the worker on each PDF it has written
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ def _overtime(job: PdfJob, timeout: float) -> Problem:
     return _problem(job, f"PDF rendering took longer than {timeout:g} s and was stopped")
 
 
-def _serve(conn: Connection, others: list[Connection], parent_pid: int) -> None:
-    """A worker's life: take a job, render it, send back (pages, problem); stop at None or a closed pipe.
+def _serve(conn: Connection, others: list[Connection], parent_pid: int, after: After | None = None) -> None:
+    """A worker's life: take a job, render it, run `after` on the PDF, send back (pages, problem); stop at None or
+    a closed pipe.
 
     The worker dies with the build: killed with it (even mid-guide), or at the end of its pipe.
     """
@@ -93,8 +95,11 @@ def _serve(conn: Connection, others: list[Connection], parent_pid: int) -> None:
             return
         if job is None:
             return
+        pages, problem = _render(job)
+        if problem is None and after is not None:
+            after(Path(job.targets[0]))
         try:
-            conn.send(_render(job))
+            conn.send((pages, problem))
         except OSError:  # the build is gone
             return
 
@@ -118,10 +123,12 @@ class _Worker:
 class PdfPool:
     """Warm WeasyPrint workers, started on the first guide; `submit` guides, then `finish` for the failures."""
 
-    def __init__(self, workers: int | None = None, *, timeout: float = 120.0, on_done: OnDone | None = None):
+    def __init__(self, workers: int | None = None, *, timeout: float = 120.0, on_done: OnDone | None = None,
+                 after: After | None = None):
         self.size = max(1, workers or default_workers())
         self.timeout = timeout
         self.on_done = on_done
+        self.after = after  # run in the worker on each PDF written (the build reads its text there, while it is hot)
         self.failed: dict[str, Problem] = {}
         self._queue: list[tuple[int, int, PdfJob]] = []
         self._workers: list[_Worker] = []
@@ -175,7 +182,7 @@ class PdfPool:
     def _spawn(self) -> _Worker:
         parent, child = multiprocessing.Pipe()
         others = [w.conn for w in self._workers] + [parent]
-        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others, os.getpid()),
+        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others, os.getpid(), self.after),
                                                             daemon=True)
         process.start()
         child.close()

@@ -9,9 +9,13 @@ general PDF library, which matters when a cohort of a thousand guides is checked
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import zlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 _OBJECT = re.compile(rb"(\d+)\s+\d+\s+obj\b")
 _LENGTH = re.compile(rb"/Length\s+(\d+)(?!\s+\d+\s+R)")
@@ -213,3 +217,36 @@ def _text(font: _Cmap | None, token: bytes) -> str:
     if font is None:
         return _string(token).decode("latin-1")
     return font.decode_hex(token) if token[:1] == b"<" else font.decode(_string(token))
+
+
+def cached_text(data: bytes, cache: Path | None) -> list[str]:
+    """`pdf_text`, kept in `cache` (a folder) by the digest of the PDF: an unchanged guide's PDF is read once.
+
+    A build fills the cache in its PDF workers, as each PDF is written (`remember_text`), so the privacy check at
+    the end reads no PDF twice.
+    """
+    if cache is None:
+        return pdf_text(data)
+    entry = cache / (hashlib.sha256(data).hexdigest() + ".json")
+    try:
+        return json.loads(entry.read_text("utf-8"))
+    except (OSError, ValueError):
+        pass
+    runs = pdf_text(data)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        temp = entry.with_suffix(f".{os.getpid()}.tmp")
+        temp.write_text(json.dumps(runs), "utf-8")
+        os.replace(temp, entry)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return runs
+
+
+def remember_text(pdf: Path, cache: Path) -> None:
+    """Read a PDF just written into the cache (in the worker that wrote it); a PDF that cannot be read is left
+    for the privacy check, which reports it."""
+    try:
+        cached_text(pdf.read_bytes(), cache)
+    except Exception:  # noqa: BLE001  the check reads it again, and says what is wrong
+        pass

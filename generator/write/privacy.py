@@ -21,7 +21,6 @@ import functools
 import hashlib
 import html
 import io
-import json
 import multiprocessing
 import os
 import re
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 from generator.errors import BuildError, Problem
-from generator.write.pdftext import pdf_text
+from generator.write.pdftext import cached_text
 
 MIN_TOKEN = 3  # a one-word name or id shorter than this identifies nobody
 PARALLEL_FROM = 250  # files per extra process; fewer are scanned here
@@ -248,7 +247,7 @@ def readable_bytes(data: bytes, suffix: str, cache: Path | None = None) -> Reada
             return Readable(rows=tuple(dict.fromkeys(map(_sheet_row, rows))))
         suffix = ".xml"
     if suffix == ".pdf":
-        runs = _pdf_runs(data, cache)
+        runs = cached_text(data, cache)
         return Readable((fold(" ".join(runs)), fold("".join(runs))))
     return readable_text(data.decode("utf-8", "replace"), suffix)
 
@@ -273,25 +272,6 @@ def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes | None:
             return b" ".join(parts)
     except (zipfile.BadZipFile, OSError, ValueError):
         return None
-
-
-def _pdf_runs(data: bytes, cache: Path | None) -> list[str]:
-    if cache is None:
-        return pdf_text(data)
-    entry = cache / (hashlib.sha256(data).hexdigest() + ".json")
-    try:
-        return json.loads(entry.read_text("utf-8"))
-    except (OSError, ValueError):
-        pass
-    runs = pdf_text(data)
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-        temp = entry.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps(runs), "utf-8")
-        os.replace(temp, entry)
-    except OSError:
-        pass  # a cache that cannot be written only costs time
-    return runs
 
 
 def prune(cache: Path, out_root: Path) -> None:
@@ -352,9 +332,9 @@ def _attribute_values(tag: str) -> tuple[str, ...]:
 
 
 def scan_tree(out_root: Path, scanner: Scanner, entries: Sequence[dict], files: Sequence[Path] | None = None,
-              cache: Path | None = None) -> list[Finding]:
+              cache: Path | None = None, processes: int | None = None) -> list[Finding]:
     """Every finding in the published tree `out_root/site` (or in `files` only), at most one per guide (or shared
-    file), exposed profile and kind of value, in file order."""
+    file), exposed profile and kind of value, in file order; on up to `processes` processes (default: every CPU)."""
     folders = {str(Path(e["html"]).parent) + "/": scanner.profiles.get(e["id"]) or _Owner(e["id"], e.get("source")
                                                                                            or e["id"])
                for e in entries if isinstance(e.get("html"), str)}
@@ -362,19 +342,19 @@ def scan_tree(out_root: Path, scanner: Scanner, entries: Sequence[dict], files: 
     if files is None:
         files = sorted(p for folder, _, names in os.walk(site) for p in (Path(folder, name) for name in names)
                        if p.is_file())
-    jobs = [(p, rel, _owner(folders, rel)) for p, rel in ((p, p.relative_to(out_root).as_posix()) for p in files)]
+    todo = [(p, rel, _owner(folders, rel)) for p, rel in ((p, p.relative_to(out_root).as_posix()) for p in files)]
     results: list[list[Finding]] = []
-    workers = min(os.cpu_count() or 1, len(jobs) // PARALLEL_FROM)
+    workers = min(processes or os.cpu_count() or 1, len(todo) // PARALLEL_FROM)
     if workers >= 2 and threading.current_thread() is threading.main_thread():
         global _SCAN
-        _SCAN = (scanner, jobs, cache)  # forked workers inherit the compiled patterns instead of rebuilding them
+        _SCAN = (scanner, todo, cache)  # forked workers inherit the compiled patterns instead of rebuilding them
         try:
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.map(_scan_in_worker, range(len(jobs)), chunksize=16)
+                results = pool.map(_scan_in_worker, range(len(todo)), chunksize=16)
         finally:
             _SCAN = None
     else:
-        results = [scanner.scan(rel, owner, readable(path, cache)) for path, rel, owner in jobs]
+        results = [scanner.scan(rel, owner, readable(path, cache)) for path, rel, owner in todo]
     return first_findings(f for found in results for f in found)
 
 
