@@ -146,6 +146,12 @@ def test_dates_and_full_plan(strategy):
     ]
 
 
+def test_each_phase_names_its_weeks_with_or_without_an_exam_date(strategy):
+    weeks = {"foundation": "weeks 1–4", "intensification": "weeks 5–8", "refinement": "weeks 9–11", "taper": "week 12"}
+    assert facts_for(strategy, step2={"result": "pending", "exam_date": date(2027, 6, 14)})["plan"]["phase_weeks"] == weeks
+    assert facts_for(strategy, step2={"result": "pending", "exam_date": None})["plan"]["phase_weeks"] == weeks
+
+
 def test_compressed_plan(strategy):
     f = facts_for(strategy, as_of=date(2027, 3, 1), step2={"result": "pending", "exam_date": date(2027, 5, 10)})
     plan = f["plan"]

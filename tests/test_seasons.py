@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -201,3 +202,30 @@ def test_explain_words_the_plan_start_apart_from_the_weeks_to_the_exam(strategy)
     plan = dict(key_facts(derive(profile, strategy, date(2026, 12, 3))))["plan"]
     assert plan.startswith("12-week plan starts 2027-03-23") and "the exam is 27 weeks after the build date 2026-12-03" in plan
     assert "weeks to the exam, from" not in plan
+
+
+def test_the_study_plan_bullets_follow_the_advisors_phases(tmp_path):
+    """An advisor who lengthens the plan in strategy.yaml sees the new weeks in the section's prose too."""
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    data = content / "data" / "strategy.yaml"
+    text = data.read_text()
+    for old, new in (("weeks: [1, 4]", "weeks: [1, 6]"), ("weeks: [5, 8]", "weeks: [7, 10]"),
+                     ("weeks: [9, 11]", "weeks: [11, 13]"), ("weeks: [12, 12]", "weeks: [14, 14]")):
+        assert old in text
+        text = text.replace(old, new)
+    data.write_text(text)
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "dana.yaml").write_text("name: Dana Osei\nemail: dana@example.org\ngraduation_year: 2023\n"
+                                        "step1: {result: pass, attempts: 1}\nstep2_ck: {result: pending, attempts: 0}\n")
+    out = tmp_path / "output"
+    run = subprocess.run([sys.executable, "-m", "generator", "build", "--no-pdf", "--quiet", "--as-of", "2026-12-03",
+                          "--profiles", str(profiles), "--content", str(content), "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, env=cli_env(), timeout=300)
+    assert run.returncode == 0, run.stderr
+    page = next(out.glob("site/g/*/index.html")).read_text("utf-8")
+    for label in ("Weeks 1–6, foundation.", "Weeks 7–10, more pressure.", "Weeks 11–13, practice for exam day.",
+                  "Week 14, slow down.", "count back 14 weeks"):
+        assert label in page
+    assert "Weeks 1–4" not in page and "Week 12," not in page

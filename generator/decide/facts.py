@@ -212,8 +212,12 @@ def _programs(strategy: Strategy, basis: dict, band: dict, step2_failed: bool, f
 
 def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -> dict:
     full = strategy.plan_weeks
+    # The full plan's weeks by phase, with or without an exam date: "weeks 1–4", "week 12".
+    phase_weeks = {p.id: f"weeks {p.first_week}–{p.last_week}" if p.first_week != p.last_week else f"week {p.first_week}"
+                   for p in strategy.study_plan}
     if not (not_taken and exam and exam > as_of and full):
-        return {"available": False, "weeks": 0, "full_weeks": full, "compressed": False, "start": None, "phases": []}
+        return {"available": False, "weeks": 0, "full_weeks": full, "compressed": False, "start": None, "phases": [],
+                "phase_weeks": phase_weeks}
     weeks = (exam - as_of).days // 7
     compressed = weeks < full
     start = as_of if compressed else exam - timedelta(weeks=full)
@@ -237,7 +241,7 @@ def _plan(strategy: Strategy, exam: date | None, as_of: date, not_taken: bool) -
             "focus": phase.focus,
         })
     return {"available": True, "weeks": weeks, "full_weeks": full, "compressed": compressed, "start": start,
-            "phases": phases}
+            "phases": phases, "phase_weeks": phase_weeks}
 
 
 def schema(strategy: Strategy) -> dict:
