@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from generator.decide.facts import FLAGS, derive, schema
-from tests.conftest import AS_OF, make_profile
+from generator.load.strategy import load_strategy
+from tests.conftest import AS_OF, STRATEGY, make_profile
 
 
 def facts_for(strategy, as_of=AS_OF, **kw):
@@ -175,3 +176,13 @@ def test_schema_has_every_flag(strategy):
     s = schema(strategy)
     assert set(s["flags"]) == set(FLAGS)
     assert s["plan"]["phases"], "the schema must let rules reach plan.phases[0]"
+
+
+def test_the_h1b_chain_counts_back_the_step3_lead_time_of_the_data(strategy, tmp_path):
+    profile = {"visa": "h1b", "step2": {"result": "pass", "score": 240, "attempts": 1}}
+    chain = facts_for(strategy, **profile)["visa_chain"]
+    assert chain["step3_by"] - chain["certify_by"] == timedelta(weeks=8)  # the shipped estimate
+    data = tmp_path / "strategy.yaml"
+    data.write_text(STRATEGY.read_text().replace("  score_release_days: 28", "  score_release_days: 28\n  step3_lead_weeks: 12", 1))
+    longer = facts_for(load_strategy(data, "strategy.yaml"), **profile)["visa_chain"]
+    assert longer["step3_by"] == chain["step3_by"] and longer["certify_by"] == chain["certify_by"] - timedelta(weeks=4)

@@ -14,8 +14,6 @@ from generator.load.strategy import Season, Strategy
 
 # Residency starts on 1 July of the Match year (NRMP: applicants must be able to start then).
 START_MONTH, START_DAY = 7, 1
-# Step 3 is taken after ECFMG certification; weeks to apply to the FSMB, be approved and find a seat.
-STEP3_LEAD_WEEKS = 8
 
 
 def season_facts(season: Season) -> dict:
@@ -120,7 +118,7 @@ def visa_facts(profile: Any, season: Season, ecfmg: dict, strategy: Strategy) ->
     """The dated H-1B chain (degree and ECFMG certification, then Step 3, then the petition) and whether it fits."""
     release = timedelta(days=strategy.score_release_days)
     step3_by = season.rank_list_deadline - release
-    certify_by = step3_by - timedelta(weeks=STEP3_LEAD_WEEKS)
+    certify_by = step3_by - timedelta(weeks=strategy.step3_lead_weeks)  # Step 3 comes after certification
     degree_late = profile.graduation_year >= season.season
     if profile.step1.result != "pass":
         status, reason = "blocked", "step1"

@@ -123,6 +123,7 @@ class Strategy:
     digest: str
     seasons: tuple[Season, ...] = ()
     recovery_target: int | None = None
+    step3_lead_weeks: int = 8  # ECFMG certification to a Step 3 seat: apply to the FSMB, be approved, book
 
     @property
     def plan_weeks(self) -> int:
@@ -190,6 +191,10 @@ class Strategy:
         first = date(year, self.match_month, 1)
         offset = (self.match_weekday - first.weekday()) % 7
         return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
 
 
 def load_strategy(path: Path, source: str | None = None) -> Strategy:
@@ -289,6 +294,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         digest=hashlib.sha256(raw).hexdigest(),
         seasons=seasons,
         recovery_target=r.get(("recovery_target",), int, optional=True),
+        step3_lead_weeks=_or(r.get(("timing", "step3_lead_weeks"), int, optional=True), 8),
     )
     if r.problems:
         raise InputError(r.problems)
