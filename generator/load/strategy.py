@@ -118,12 +118,12 @@ class Strategy:
     match_weekday: int
     match_nth: int
     match_year_offset: int
+    step3_lead_weeks: int  # ECFMG certification to a Step 3 seat: FSMB application, approval, booking
     study_plan: tuple[Phase, ...]
     program_list: ProgramListRules
     digest: str
     seasons: tuple[Season, ...] = ()
     recovery_target: int | None = None
-    step3_lead_weeks: int = 8  # ECFMG certification to a Step 3 seat: apply to the FSMB, be approved, book
 
     @property
     def plan_weeks(self) -> int:
@@ -191,10 +191,6 @@ class Strategy:
         first = date(year, self.match_month, 1)
         offset = (self.match_weekday - first.weekday()) % 7
         return date(year, self.match_month, 1 + offset + 7 * (self.match_nth - 1))
-
-
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
 
 
 def load_strategy(path: Path, source: str | None = None) -> Strategy:
@@ -273,6 +269,7 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
     weekday_name = (r.get(("timing", "match_day", "weekday"), str, optional=True) or "friday").lower()
     if weekday_name not in WEEKDAYS:
         r.report(("timing", "match_day", "weekday"), f"expected a weekday name, got {weekday_name!r}")
+    lead_weeks = r.get(("timing", "step3_lead_weeks"), int, optional=True)
     strategy = Strategy(
         passing_standard=tuple(standards),
         bands=tuple(bands),
@@ -289,12 +286,12 @@ def load_strategy(path: Path, source: str | None = None) -> Strategy:
         match_weekday=WEEKDAYS.get(weekday_name, 4),
         match_nth=r.get(("timing", "match_day", "nth"), int, optional=True) or 3,
         match_year_offset=r.get(("timing", "match_day", "year_offset"), int, optional=True) or 1,
+        step3_lead_weeks=8 if lead_weeks is None else lead_weeks,
         study_plan=tuple(plan),
         program_list=_program_list_rules(r, tier_ids),
         digest=hashlib.sha256(raw).hexdigest(),
         seasons=seasons,
         recovery_target=r.get(("recovery_target",), int, optional=True),
-        step3_lead_weeks=_or(r.get(("timing", "step3_lead_weeks"), int, optional=True), 8),
     )
     if r.problems:
         raise InputError(r.problems)

@@ -182,8 +182,8 @@ class PdfPool:
     def _spawn(self) -> _Worker:
         parent, child = multiprocessing.Pipe()
         others = [w.conn for w in self._workers] + [parent]
-        process = multiprocessing.get_context("fork").Process(target=_serve, args=(child, others, os.getpid(), self.after),
-                                                            daemon=True)
+        process = multiprocessing.get_context("fork").Process(
+            target=_serve, args=(child, others, os.getpid(), self.after), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent)

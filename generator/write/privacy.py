@@ -133,16 +133,10 @@ class Scanner:
 
         path = (fold(rel),) if published_path else ()
         search(readable.texts, readable.attributes + path)
-        blocks, tags, rows = self._clean
-        for block in [block for block in readable.blocks if block not in blocks]:
-            if not search(*_block(block)):
-                self._remember(blocks, block)
-        for tag in [tag for tag in readable.tags if tag not in tags]:
-            if not search((), _attribute_values(tag)):
-                self._remember(tags, tag)
-        for row in [row for row in readable.rows if row not in rows]:
-            if not search((row,), ()):
-                self._remember(rows, row)
+        for pieces, clean, read in zip((readable.blocks, readable.tags, readable.rows), self._clean, _READINGS):
+            for piece in [piece for piece in pieces if piece not in clean]:
+                if not search(*read(piece)):
+                    self._remember(clean, piece)
         return sorted(found.values())
 
     def _remember(self, clean: set[str], piece: str) -> None:
@@ -259,7 +253,6 @@ def _sheet_row(row: str) -> str:
 
 def _unzipped_xml(data: bytes, limit: int = 64 * 1024 * 1024) -> bytes | None:
     """The XML parts of an .xlsx (our own downloads) joined, up to `limit` bytes; None if it is no zip."""
-    import io
     import zipfile
 
     try:
@@ -331,12 +324,15 @@ def _attribute_values(tag: str) -> tuple[str, ...]:
     return tuple(fold(html.unescape(a or b or c)) for a, b, c in _ATTRIBUTE.findall(tag))
 
 
+# How the scanner reads each kind of piece of a `Readable` (blocks, tags, rows): as (texts, attribute values).
+_READINGS = (_block, lambda tag: ((), _attribute_values(tag)), lambda row: ((row,), ()))
+
+
 def scan_tree(out_root: Path, scanner: Scanner, entries: Sequence[dict], files: Sequence[Path] | None = None,
               cache: Path | None = None, processes: int | None = None) -> list[Finding]:
     """Every finding in the published tree `out_root/site` (or in `files` only), at most one per guide (or shared
     file), exposed profile and kind of value, in file order; on up to `processes` processes (default: every CPU)."""
-    folders = {str(Path(e["html"]).parent) + "/": scanner.profiles.get(e["id"]) or _Owner(e["id"], e.get("source")
-                                                                                           or e["id"])
+    folders = {str(Path(e["html"]).parent) + "/": scanner.profiles.get(e["id"]) or _Owner(e["id"], e.get("source") or e["id"])
                for e in entries if isinstance(e.get("html"), str)}
     site = out_root / "site"
     if files is None:
@@ -411,7 +407,7 @@ _INLINE_NAMES = (r"a|abbr|b|bdi|bdo|cite|code|data|dfn|em|i|kbd|mark|q|s|samp|sm
                  r"wbr|tspan|font|td|th")
 _BLOCK_TAG = re.compile(rf"(<(?!/?(?:{_INLINE_NAMES})\b)[^<>]*>)")  # any tag but an inline one, kept by `split`
 _BLOCK_TAG_ANY_CASE = re.compile(_BLOCK_TAG.pattern, re.IGNORECASE)
-_CAPITAL_TAG = re.compile(r"</?[a-z]*[A-Z]")
+_CAPITAL_TAG = re.compile(r"</?[a-z]*[A-Z]")  # a tag name with a capital: `<SPAN>`, `<sPan>`
 _ATTRIBUTE = re.compile(r"""[\s"'][\w:-]+\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'<>=`]+))""")
 # Scripts written without spaces between words: a name in them is found inside a longer run of text.
 _UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1100-\u11ff\u1780-\u17ff\u3040-\u30ff\u3130-\u318f"
