@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from benchmarks import bare
 from benchmarks.cohort import AS_OF, CYCLE, synthetic_profile, write_cohort  # noqa: F401  (tests import them here)
 from benchmarks.hugo import average_size, hugo_comparison
 from generator import GENERATOR
@@ -47,7 +48,7 @@ def _child(kind: str, spec: dict) -> dict:
     start, cpu = time.perf_counter(), _cpu()
     from benchmarks import program_lists
 
-    children = {"build": _child_build, "bare": _child_bare, "lists": program_lists.child_lists,
+    children = {"build": _child_build, "bare": bare.child_bare, "lists": program_lists.child_lists,
                 "read": program_lists.child_read}
     figures = children[kind](spec)
     figures["seconds"] = time.perf_counter() - start
@@ -73,31 +74,6 @@ def _child_build(spec: dict) -> dict:
             "problems": [str(p) for p in result.problems]}
 
 
-def _render_bare(args: tuple[str, str, str]) -> None:
-    import weasyprint
-
-    source, base_url, target = args
-    # The same output as the build's: a tagged PDF (its structure for screen readers is WeasyPrint's own work).
-    weasyprint.HTML(filename=source, base_url=base_url).write_pdf(target, pdf_tags=True)
-
-
-def _child_bare(spec: dict) -> dict:
-    """Bare WeasyPrint: HTML(filename).write_pdf() per guide, largest first; a plain fork pool for several."""
-    import multiprocessing
-
-    sources = sorted(Path(spec["sources"]).glob("*.html"), key=lambda p: -p.stat().st_size)
-    out = Path(spec["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    tasks = [(str(s), spec["base_url"], str(out / f"{s.stem}.pdf")) for s in sources]
-    if spec["jobs"] == 1:
-        for task in tasks:
-            _render_bare(task)
-    else:
-        with multiprocessing.get_context("fork").Pool(spec["jobs"]) as pool:
-            list(pool.imap_unordered(_render_bare, tasks, chunksize=1))
-    return {"guides": len(tasks)}
-
-
 def _run_child(kind: str, spec: dict) -> dict:
     """Run a child task; its figures, plus `wall`: the whole command, interpreter start-up included."""
     load = os.getloadavg()[0]
@@ -120,27 +96,6 @@ def _build(project: Path, out: Path, *, jobs: int, pdf: bool = True, only: list[
     if figures["problems"]:
         raise RuntimeError(f"build had problems: {figures['problems'][:3]}")
     return figures
-
-
-def pdf_sources(project: Path, folder: Path, n: int, ids: list[str]) -> str:
-    """Load the cohort through generator.load.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
-    exactly as the build renders it (`build.decide`, then the build's own page renderer, program list and all),
-    and return the base URL WeasyPrint gets."""
-    from generator.build import decide, render_pages
-    from generator.project import load_cohort, load_inputs
-
-    options = _options(project, project / "out-check", as_of=AS_OF)
-    inputs = load_inputs(options)
-    profiles, problems = load_cohort(options, inputs)
-    if problems or len(profiles) != n:
-        raise RuntimeError(f"synthetic cohort invalid: {len(profiles)}/{n} loaded; {problems[:3]}")
-    folder.mkdir(parents=True, exist_ok=True)
-    for profile in (p for p in profiles if p.id in ids):
-        pages, problems = render_pages(decide(profile, inputs), True, inputs, options)
-        if problems:
-            raise RuntimeError(f"{profile.id} did not render: {problems[:3]}")
-        (folder / f"{profile.id}.html").write_text(pages["pdf"], "utf-8")
-    return inputs.theme.assets.resolve().as_uri() + "/"
 
 
 def same_files(a: Path, b: Path) -> int:
@@ -176,11 +131,12 @@ def edit_rarest_section(project: Path, manifest: dict) -> tuple[str, set[str]]:
 
 def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = Path("content"),
         theme: Path = Path("themes/default"), hugo: str | None = "hugo", workdir: Path | None = None,
-        hugo_runs: int = 3, n_lists: int | None = None) -> dict:
+        hugo_runs: int = 3, n_lists: int | None = None, pdf_rounds: int = 2) -> dict:
     """Every measurement and check of the benchmark, for a synthetic cohort of n; the figures as a dict.
 
     The full build, no-op, edit and removal use all n guides; the comparisons (1 job against all jobs, each
-    against bare WeasyPrint) and the reproducibility check use the first n/2, which also shows memory is flat.
+    against bare WeasyPrint, `pdf_rounds` times) and the reproducibility check use the first n/2, which also
+    shows memory is flat.
     """
     jobs = jobs or default_workers()
     with tempfile.TemporaryDirectory(prefix="matchguide-bench-", dir=workdir) as tmp:
@@ -189,7 +145,7 @@ def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = 
         shutil.copytree(content, project / "content")
         shutil.copytree(theme, project / "theme")
         half = write_cohort(project / "profiles", n)[: max(1, n // 2)]
-        base_url = pdf_sources(project, root / "sources", n, half)
+        base_url = bare.pdf_sources(project, root / "sources", n, half, lambda p, o: _options(p, o, as_of=AS_OF))
         steps: dict[str, Any] = {"full": _build(project, root / "a", jobs=jobs)}
         noop = steps["noop"] = _build(project, root / "a", jobs=jobs)
         checks: dict[str, Any] = {"noop_rebuilt": len(noop["rebuilt"])}
@@ -202,12 +158,9 @@ def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = 
         checks["removal"] = _check_removal(project, root / "a", manifest, jobs)
         for path, data in sections.items():
             path.write_bytes(data)
-        steps["half"] = _build(project, root / "half", jobs=jobs, only=half)
-        steps["one_job"] = _build(project, root / "half-1", jobs=1, only=half)
-        checks["reproducible_files"] = same_files(root / "half", root / "half-1")
-        for name, count in (("bare_one", 1), ("bare_jobs", jobs)):
-            steps[name] = _run_child("bare", {"sources": str(root / "sources"), "base_url": base_url,
-                                              "out": str(root / name), "jobs": count})
+        steps.update(bare.comparisons(project, root, half, base_url, jobs, pdf_rounds, build=_build,
+                                      run_child=_run_child))
+        checks["reproducible_files"] = same_files(root / "half-0", root / "one_job-0")
         steps["html"] = _build(project, root / "html", jobs=jobs, pdf=False)
         figures = {"generator": GENERATOR, "n": n, "half": len(half), "jobs": jobs, "cpus": os.cpu_count(),
                    "as_of": AS_OF.isoformat(), "steps": steps, "checks": checks, "pages_per_guide": _pages(root / "a"),
@@ -260,6 +213,9 @@ def summarize(figures: dict) -> dict:
         "overhead_jobs": s["half"]["seconds"] / s["bare_jobs"]["seconds"],
         "speedup": s["one_job"]["seconds"] / s["half"]["seconds"],
         "bare_speedup": s["bare_one"]["seconds"] / s["bare_jobs"]["seconds"],
+        # each round's own ratios: how much the machine moved between rounds
+        "speedup_runs": [a / b for a, b in zip(s["one_job"]["runs"], s["half"]["runs"])],
+        "bare_speedup_runs": [a / b for a, b in zip(s["bare_one"]["runs"], s["bare_jobs"]["runs"])],
         "noop_seconds": s["noop"]["seconds"],
         "noop_pct": 100 * s["noop"]["seconds"] / s["full"]["seconds"],
         "rss_build_mib": [s["full"]["rss_mib"], s["half"]["rss_mib"]],
@@ -311,6 +267,8 @@ def table(figures: dict) -> str:
          ok["overhead_jobs"]),
         (f"speedup: {j} jobs vs 1", f"{m['speedup']:.2f}x (bare WeasyPrint {m['bare_speedup']:.2f}x)",
          f">= {t['speedup']:.2f}x", ok["speedup"]),
+        (f"  best of {len(s['half']['runs'])} runs each, in turn", "each round's speedup " + _spread(m["speedup_runs"])
+         + ", bare " + _spread(m["bare_speedup_runs"])),
         ("no-op rebuild", f"{m['noop_seconds']:.2f} s = {m['noop_pct']:.1f}% of full", f"<= {t['noop_pct']:g}%",
          ok["noop_pct"]),
         (f"edit section {edit['section']!r}", f"rebuilt {edit['rebuilt']}; {edit['including']} include it "
@@ -354,6 +312,10 @@ def table(figures: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.2f}x" if min(values) == max(values) else f"{min(values):.2f}x-{max(values):.2f}x"
+
+
 def write_report(figures: dict, out: Path) -> Path:
     """Write `out`/bench.json (under the build lock, atomically) and return its path."""
     from generator.write.writer import BuildLock
@@ -379,6 +341,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-lists", type=int, help="guides for the program-list measurements (default: --n-html; "
                         "0 skips them)")
     parser.add_argument("--hugo-runs", type=int, default=3, help="runs of each side of the Hugo comparison (default: 3)")
+    parser.add_argument("--pdf-rounds", type=int, default=2, help="rounds of the PDF comparisons, 1 job against "
+                        "all jobs and each against bare WeasyPrint; the best of each counts (default: 2)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "SPEC"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -388,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("note: hugo not found, so the Hugo comparison is skipped; install Debian's `hugo` package "
               "(`make bench` does that when run as root) or pass --hugo PATH", file=sys.stderr)
     figures = run(args.n, n_html=args.n_html, jobs=args.jobs, hugo=args.hugo, hugo_runs=args.hugo_runs,
-                  n_lists=args.n_lists)
+                  n_lists=args.n_lists, pdf_rounds=args.pdf_rounds)
     print(table(figures), end="")
     print(f"-> {write_report(figures, args.out)}")
     checks = ("edit_exact", "removal_ok", "reproducible")

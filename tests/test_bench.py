@@ -47,9 +47,17 @@ def test_a_tiny_bench_run_checks_rebuilds_and_reproducibility(tmp_path: Path) ->
     assert figures["steps"]["bare_one"]["guides"] == figures["steps"]["bare_jobs"]["guides"] == figures["half"] == 2
     assert figures["steps"]["half"]["rebuilt"] == ["applicant-0000", "applicant-0001"]
     assert all(step["rss_mib"] > 0 for step in figures["steps"].values())
+    for name in ("half", "one_job", "bare_one", "bare_jobs"):  # two rounds each (the default); the best counts
+        step = figures["steps"][name]
+        assert len(step["runs"]) == 2 and step["seconds"] == min(step["runs"])
+    assert len(summary["speedup_runs"]) == len(summary["bare_speedup_runs"]) == 2
+    one, jobs = figures["steps"]["one_job"]["runs"], figures["steps"]["half"]["runs"]
+    assert summary["speedup_runs"] == pytest.approx([one[0] / jobs[0], one[1] / jobs[1]])
+    assert summary["speedup"] == pytest.approx(min(one) / min(jobs))
     assert figures["steps"]["full"]["workers_rss_mib"] > 0  # the pool's workers were measured
     text = table(figures)
     assert "overhead: 1 job / bare 1 process" in text and "speedup: 2 jobs vs 1" in text
+    assert "best of 2 runs each, in turn" in text and "each round's speedup" in text
     if hugo:
         h = figures["hugo"]
         assert h["pages"] == 3 and len(h["ours_runs"]) == len(h["hugo_runs"]) == 2
