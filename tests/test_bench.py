@@ -58,6 +58,8 @@ def test_a_tiny_bench_run_checks_rebuilds_and_reproducibility(tmp_path: Path) ->
     text = table(figures)
     assert "overhead: 1 job / bare 1 process" in text and "speedup: 2 jobs vs 1" in text
     assert "best of 2 runs each, in turn" in text and "each round's speedup" in text
+    assert summary["speedup_cpu"] == pytest.approx(figures["steps"]["one_job"]["cpu"] / figures["steps"]["half"]["cpu"])
+    assert "CPU time, 1 job / all jobs" in text
     if hugo:
         h = figures["hugo"]
         assert h["pages"] == 3 and len(h["ours_runs"]) == len(h["hugo_runs"]) == 2
