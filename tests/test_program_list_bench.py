@@ -36,6 +36,7 @@ def test_a_tiny_program_list_comparison(tmp_path: Path):
 
 def _fake_rest() -> dict:
     step = {"seconds": 1.0, "cpu": 1.0, "rss_mib": 10.0, "workers_rss_mib": 10.0, "wall": 1.0}
-    steps = {name: dict(step) for name in ("full", "html", "half", "one_job", "bare_one", "bare_jobs", "noop")}
+    steps = {name: dict(step) for name in ("full", "html", "noop")}
+    steps.update({name: {**step, "runs": [1.0]} for name in ("half", "one_job", "bare_one", "bare_jobs")})  # one round
     checks = {"edit": {"exact": True}, "removal": {"ok": True}, "reproducible_files": 1}
     return {"steps": steps, "n": 2, "half": 1, "checks": checks}
