@@ -12,15 +12,13 @@ from typing import Any, Callable
 COMPARED = ("half", "one_job", "bare_one", "bare_jobs")  # the runs of the PDF comparisons, in round 1's order
 
 
-def pdf_sources(project: Path, folder: Path, n: int, ids: list[str],
-                make_options: Callable[[Path, Path], Any]) -> str:
-    """Load the cohort through generator.load.profiles (all n must be valid), write the PDF HTML of the guides of `ids`
+def pdf_sources(options: Any, folder: Path, n: int, ids: list[str]) -> str:
+    """Load the cohort of `options` (all n must be valid), write the PDF HTML of the guides of `ids`
     exactly as the build renders it (`build.decide`, then the build's own page renderer, program list and all),
     and return the base URL WeasyPrint gets."""
     from generator.build import decide, render_pages
     from generator.project import load_cohort, load_inputs
 
-    options = make_options(project, project / "out-check")
     inputs = load_inputs(options)
     profiles, problems = load_cohort(options, inputs)
     if problems or len(profiles) != n:

@@ -145,7 +145,7 @@ def run(n: int, *, n_html: int = 1000, jobs: int | None = None, content: Path = 
         shutil.copytree(content, project / "content")
         shutil.copytree(theme, project / "theme")
         half = write_cohort(project / "profiles", n)[: max(1, n // 2)]
-        base_url = bare.pdf_sources(project, root / "sources", n, half, lambda p, o: _options(p, o, as_of=AS_OF))
+        base_url = bare.pdf_sources(_options(project, project / "out-check", as_of=AS_OF), root / "sources", n, half)
         steps: dict[str, Any] = {"full": _build(project, root / "a", jobs=jobs)}
         noop = steps["noop"] = _build(project, root / "a", jobs=jobs)
         checks: dict[str, Any] = {"noop_rebuilt": len(noop["rebuilt"])}
@@ -289,9 +289,9 @@ def table(figures: dict) -> str:
         h = figures["hugo"]
         rows.append((f"HTML only, {h['pages']} guides vs Hugo", f"{h['ours']['wall']:.2f} s vs {h['hugo_seconds']:.2f} s"
                      f" = {m['hugo_ratio']:.2f}x", f"<= {t['hugo_ratio']:.0f}x", ok["hugo_ratio"]))
-        low, high = m["hugo_ratio_runs"]
         cpu = f"; CPU {m['hugo_ratio_cpu']:.2f}x" if m.get("hugo_ratio_cpu") else ""
-        rows.append((f"  whole commands, best of {h['runs']} runs each", f"each run's ratio {low:.2f}x-{high:.2f}x{cpu}"))
+        rows.append((f"  whole commands, best of {h['runs']} runs each",
+                     f"each run's ratio {_spread(m['hugo_ratio_runs'])}{cpu}"))
         rows.append(("  average page, ours / Hugo's",
                      f"{h['our_page_bytes'] / 1024:.0f} KiB / {h['hugo_page_bytes'] / 1024:.0f} KiB"))
     if "program_list" in figures:
